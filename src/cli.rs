@@ -1,0 +1,198 @@
+//! What the user can say: the command line, defined with clap, and nothing else.
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::size::parse_size;
+
+const AFTER_HELP: &str = "\
+Examples:
+  ./nightly.sh 2>&1 | rlog --path backup.log
+  rlog write --path app.log --level ERROR \"disk almost full\"
+  make 2>&1 | rlog -p all.log -p ERROR=errors.log --console
+  rlog -p 'logs/app-%{timestamp:+%Y-%m-%d}.log' < input.txt
+  rlog --format '%{timestamputc} [%{tag}] %{message}' --tag backup
+
+Pattern tokens (-f/--format, and inside --path):
+  %{timestamp}     time the line reached rlog, local time, RFC 3339 with ms
+  %{timestamputc}  the same instant in UTC
+  %{level}         level name            %{levelno}  level number
+  %{message}       the line's bytes      %{pid}      rlog's process id
+  %{host}          host name             %{tag}      the value of --tag
+  %{seq}           line number, from 1   %{stream}   stdin, arg, stdout, stderr
+  Forms: %{name}, %{name:PAD}, %{name:+DATEFMT}, %{name:+DATEFMT:PAD}; PAD -7 pads
+  on the right to 7 characters, 7 on the left; DATEFMT is strftime (%Y-%m-%d %H:%M:%S%.3f %z);
+  %% is a literal %.
+
+Levels: NOTSET 0, DEBUG 10, INFO 20, WARNING 30 (WARN), ERROR 40, CRITICAL 50 (FATAL).
+
+";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rlog",
+    version,
+    about = "Log lines to files, durably: when rlog exits 0, every line is on disk.",
+    long_about = "Reads lines from standard input (or one message with `write`), stamps each with \
+a time and level, and appends them to every --path. At end of input or on SIGTERM/SIGINT it \
+drains its queue, flushes and fsyncs every file (and the directories of files it created), \
+then exits with a status that tells the truth.",
+    after_help = after_help(),
+    args_conflicts_with_subcommands = false,
+    subcommand_negates_reqs = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub options: Options,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+fn after_help() -> String {
+    format!("{AFTER_HELP}{}", crate::exit::TABLE)
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Log one message (arguments joined by one space); each of its lines becomes a record.
+    #[command(
+        after_help = "Examples:\n  rlog write --path app.log --level ERROR \"disk almost full\"\n  rlog write -p app.log -t backup \"started\"\n  rlog write -p app.log -- \"-5 degrees\""
+    )]
+    Write(WriteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WriteArgs {
+    /// The message; several arguments are joined with one space.
+    #[arg(value_name = "MESSAGE", required = true, num_args = 1..)]
+    pub message: Vec<OsString>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// Colour when standard output is a terminal and NO_COLOR is unset.
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct Options {
+    /// Append every line to PATH (repeatable). LEVEL=PATH gives the path a minimum level;
+    /// PATH may hold pattern tokens (logs/%{level}.log). Without any, lines go to stdout.
+    #[arg(
+        short = 'p',
+        long = "path",
+        value_name = "[LEVEL=]PATH",
+        env = "RLOG_PATH",
+        global = true
+    )]
+    pub paths: Vec<String>,
+
+    /// Level of the lines (NOTSET, DEBUG, INFO, WARNING, ERROR, CRITICAL, or a defined one).
+    #[arg(
+        short = 'l',
+        long,
+        value_name = "LEVEL",
+        env = "RLOG_LEVEL",
+        default_value = "INFO",
+        global = true
+    )]
+    pub level: String,
+
+    /// Drop lines below this level.
+    #[arg(long, value_name = "LEVEL", env = "RLOG_MIN_LEVEL", global = true)]
+    pub min_level: Option<String>,
+
+    /// Line pattern, e.g. '%{timestamp} %{level:-7} %{message}' (the default).
+    #[arg(
+        short = 'f',
+        long,
+        value_name = "PATTERN",
+        env = "RLOG_FORMAT",
+        global = true
+    )]
+    pub format: Option<String>,
+
+    /// Write one JSON object per line instead of the pattern.
+    #[arg(long, env = "RLOG_JSON", global = true, conflicts_with = "format")]
+    pub json: bool,
+
+    /// Value of %{tag} (like logger -t).
+    #[arg(
+        short = 't',
+        long,
+        value_name = "NAME",
+        env = "RLOG_TAG",
+        global = true,
+        default_value = ""
+    )]
+    pub tag: String,
+
+    /// Add a level, NAME=NUMBER (repeatable), e.g. NOTICE=25.
+    #[arg(long, value_name = "NAME=NUMBER", global = true)]
+    pub define_level: Vec<String>,
+
+    /// Take each line's level from a leading marker (<3>, ERROR, [WARN], E: ...) and strip it.
+    #[arg(long, env = "RLOG_PARSE_LEVEL", global = true)]
+    pub parse_level: bool,
+
+    /// Also echo lines to stdout (like tee), control bytes escaped, coloured by level.
+    #[arg(long, env = "RLOG_CONSOLE", global = true)]
+    pub console: bool,
+
+    /// When to colour console output.
+    #[arg(long, value_enum, value_name = "WHEN", env = "RLOG_COLOR", default_value_t = Color::Auto, global = true)]
+    pub color: Color,
+
+    /// Escape control bytes in files too (\x1b, \r...), for logs read by trusting tools.
+    #[arg(long, env = "RLOG_ESCAPE", global = true)]
+    pub escape: bool,
+
+    /// After SIGTERM/SIGINT, keep reading this long for the producer's last lines (e.g. 2s, 500ms).
+    #[arg(long, value_name = "DURATION", env = "RLOG_GRACE", default_value = "2s", value_parser = humantime::parse_duration, global = true)]
+    pub grace: Duration,
+
+    /// Bound on the drain and sync at exit (e.g. 5s); exit 75 when it passes. Default: none.
+    #[arg(long, value_name = "DURATION", env = "RLOG_DRAIN_TIMEOUT", value_parser = humantime::parse_duration, global = true)]
+    pub drain_timeout: Option<Duration>,
+
+    /// How long a failing write is retried before its path is given up (0 = at once).
+    #[arg(long, value_name = "DURATION", env = "RLOG_RETRY_FOR", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
+    pub retry_for: Duration,
+
+    /// Longest record in bytes (1MiB, 64k...); longer lines are split into several records.
+    #[arg(long, value_name = "SIZE", env = "RLOG_MAX_LINE", default_value = "1MiB", value_parser = parse_size, global = true)]
+    pub max_line: u64,
+
+    /// Flush to the OS at exit but skip fsync (faster; lines may be lost in a crash).
+    #[arg(long, env = "RLOG_NO_SYNC", global = true)]
+    pub no_sync: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn options_work_before_and_after_the_subcommand() {
+        for args in [
+            &["rlog", "-p", "a.log", "write", "hi"][..],
+            &["rlog", "write", "-p", "a.log", "hi"][..],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            assert_eq!(cli.options.paths, vec!["a.log".to_string()]);
+            assert!(matches!(cli.command, Some(Command::Write(_))));
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! Turns what the user said into a checked configuration; every usage error (exit 64) is
+//! found here, before any input is read.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use jiff::tz::TimeZone;
+
+use crate::cli::{Color, Options};
+use crate::level::{LevelError, LevelId, LevelTable};
+use crate::pattern::{self, Context, Pattern, PatternError};
+use crate::render::{JsonStyle, Renderer, Style};
+
+/// A mistake in the command line (exit 64).
+#[derive(Debug)]
+pub enum UsageError {
+    Level(LevelError),
+    Pattern {
+        option: &'static str,
+        error: PatternError,
+    },
+    Path(String),
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UsageError::Level(e) => e.fmt(f),
+            UsageError::Pattern { option, error } => write!(f, "{option}: {error}"),
+            UsageError::Path(msg) => f.write_str(msg),
+        }
+    }
+}
+
+impl From<LevelError> for UsageError {
+    fn from(e: LevelError) -> Self {
+        UsageError::Level(e)
+    }
+}
+
+/// One `--path`: where, and from which level up.
+pub struct PathSpec {
+    pub path: PathTarget,
+    pub min_level: i32,
+}
+
+pub enum PathTarget {
+    Fixed(PathBuf),
+    Pattern(Pattern),
+}
+
+/// Where lines go when there is no `--path`, or in addition to them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StdoutUse {
+    /// Paths only.
+    None,
+    /// No path, stdout not a terminal: rendered bytes, unchanged (`cmd | rlog > f`).
+    Plain,
+    /// `--console`, or no path and stdout a terminal: escaped, maybe coloured.
+    Console { colour: bool },
+}
+
+pub struct Config {
+    pub levels: LevelTable,
+    pub level: LevelId,
+    pub min_level: Option<i32>,
+    pub parse_level: bool,
+    pub renderer: Renderer,
+    pub paths: Vec<PathSpec>,
+    pub stdout: StdoutUse,
+    pub grace: Duration,
+    pub drain_timeout: Option<Duration>,
+    pub retry_for: Duration,
+    pub max_line: usize,
+    pub sync: bool,
+}
+
+/// The system time zone (`TZ` honoured); an unknown one falls back to UTC with a warning.
+pub fn local_time_zone() -> TimeZone {
+    match TimeZone::try_system() {
+        Ok(tz) => tz,
+        Err(e) => {
+            warn!("cannot find the local time zone ({e}); using UTC");
+            TimeZone::UTC
+        }
+    }
+}
+
+impl Config {
+    pub fn from_options(options: &Options, stdout_is_terminal: bool) -> Result<Config, UsageError> {
+        let mut levels = LevelTable::default();
+        for spec in &options.define_level {
+            levels.define(spec)?;
+        }
+        let level = levels.parse(&options.level)?;
+        let min_level = options
+            .min_level
+            .as_deref()
+            .map(|name| levels.parse(name).map(|id| levels.number(id)))
+            .transpose()?;
+        let zone = local_time_zone();
+        let context = Context {
+            host: crate::sys::host_name(),
+            tag: options.tag.clone().into_bytes(),
+            pid: std::process::id(),
+        };
+        let compile = |option: &'static str, text: &str| {
+            Pattern::compile(text, &levels, &zone, context.clone())
+                .map_err(|error| UsageError::Pattern { option, error })
+        };
+        let style = if options.json {
+            let timestamp = compile("--json", "%{timestamp}")?;
+            Style::Json(JsonStyle::new(timestamp, &levels, context.clone()))
+        } else {
+            let text = options.format.as_deref().unwrap_or(pattern::DEFAULT);
+            Style::Pattern(compile("--format", text)?)
+        };
+        let mut paths = Vec::new();
+        for given in &options.paths {
+            let (min, path) = split_level_prefix(given, &levels);
+            if path.is_empty() {
+                return Err(UsageError::Path(format!(
+                    "--path '{given}' names no file; give a file name, e.g. --path app.log"
+                )));
+            }
+            let target = if path.contains("%{") {
+                if path.contains("%{message") || path.contains("%{seq") {
+                    return Err(UsageError::Path(format!(
+                        "--path '{given}': a path may not contain %{{message}} or %{{seq}}; \
+                         use level, timestamp, tag, host, pid or stream"
+                    )));
+                }
+                PathTarget::Pattern(compile("--path", path)?)
+            } else {
+                PathTarget::Fixed(PathBuf::from(path))
+            };
+            paths.push(PathSpec {
+                path: target,
+                min_level: min.map_or(i32::MIN, |id| levels.number(id)),
+            });
+        }
+        let colour = match options.color {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => {
+                stdout_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
+        let stdout = if options.console || (paths.is_empty() && stdout_is_terminal) {
+            StdoutUse::Console { colour }
+        } else if paths.is_empty() {
+            StdoutUse::Plain
+        } else {
+            StdoutUse::None
+        };
+        Ok(Config {
+            renderer: Renderer::new(style, options.escape),
+            levels,
+            level,
+            min_level,
+            parse_level: options.parse_level,
+            paths,
+            stdout,
+            grace: options.grace,
+            drain_timeout: options.drain_timeout,
+            retry_for: options.retry_for,
+            max_line: usize::try_from(options.max_line).unwrap_or(usize::MAX),
+            sync: !options.no_sync,
+        })
+    }
+}
+
+/// `ERROR=errors.log` gives a minimum level; only a known level name counts, so
+/// `./ERROR=x` stays a plain path.
+fn split_level_prefix<'a>(given: &'a str, levels: &LevelTable) -> (Option<LevelId>, &'a str) {
+    if let Some((name, path)) = given.split_once('=')
+        && let Some(id) = levels.lookup(name)
+    {
+        return (Some(id), path);
+    }
+    (None, given)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn level_prefix_only_for_known_names() {
+        let t = LevelTable::default();
+        let (min, path) = split_level_prefix("error=errors.log", &t);
+        assert_eq!(min, Some(LevelTable::ERROR));
+        assert_eq!(path, "errors.log");
+        assert_eq!(split_level_prefix("./ERROR=x", &t), (None, "./ERROR=x"));
+        assert_eq!(split_level_prefix("a=b.log", &t), (None, "a=b.log"));
+    }
+}

@@ -1,0 +1,201 @@
+//! Turns lines into records: the compiled pattern or JSON, optional escaping, and the
+//! newline, appended to a batch.
+
+use crate::level::LevelTable;
+use crate::pattern::{Context, Pattern};
+use crate::record::{Batch, Line, RecordMeta};
+
+/// How each record is shaped.
+#[derive(Debug, Clone)]
+pub enum Style {
+    Pattern(Pattern),
+    Json(JsonStyle),
+}
+
+/// `--json`: one object per line; always valid JSON whatever the input bytes.
+#[derive(Debug, Clone)]
+pub struct JsonStyle {
+    /// Renders the timestamp text with the pattern's cache.
+    timestamp: Pattern,
+    /// JSON-escaped level names and numbers by level id.
+    levels: Vec<(String, i32)>,
+    context: Context,
+}
+
+impl JsonStyle {
+    pub fn new(timestamp: Pattern, levels: &LevelTable, context: Context) -> JsonStyle {
+        JsonStyle {
+            timestamp,
+            levels: levels
+                .ids()
+                .map(|id| (levels.name(id).to_string(), levels.number(id)))
+                .collect(),
+            context,
+        }
+    }
+
+    pub fn set_pid(&mut self, pid: u32) {
+        self.context.pid = pid;
+    }
+
+    fn render(&mut self, line: &Line<'_>, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"timestamp\":\"");
+        self.timestamp.render(line, out);
+        let (name, number) = &self.levels[line.level.index()];
+        out.extend_from_slice(b"\",\"level\":");
+        json_string(name.as_bytes(), out);
+        out.extend_from_slice(b",\"levelno\":");
+        out.extend_from_slice(number.to_string().as_bytes());
+        out.extend_from_slice(b",\"message\":");
+        if json_string(line.message, out) {
+            out.extend_from_slice(b",\"message_lossy\":true");
+        }
+        if !self.context.tag.is_empty() {
+            out.extend_from_slice(b",\"tag\":");
+            json_string(&self.context.tag, out);
+        }
+        out.extend_from_slice(b",\"host\":");
+        json_string(&self.context.host, out);
+        out.extend_from_slice(b",\"pid\":");
+        out.extend_from_slice(self.context.pid.to_string().as_bytes());
+        out.extend_from_slice(b",\"stream\":\"");
+        out.extend_from_slice(line.stream.name().as_bytes());
+        out.extend_from_slice(b"\",\"seq\":");
+        out.extend_from_slice(line.seq.to_string().as_bytes());
+        out.push(b'}');
+    }
+}
+
+/// Appends `bytes` as a JSON string; invalid UTF-8 becomes U+FFFD. Returns whether any did.
+pub fn json_string(bytes: &[u8], out: &mut Vec<u8>) -> bool {
+    let mut lossy = false;
+    out.push(b'"');
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '"' => out.extend_from_slice(b"\\\""),
+                '\\' => out.extend_from_slice(b"\\\\"),
+                '\n' => out.extend_from_slice(b"\\n"),
+                '\r' => out.extend_from_slice(b"\\r"),
+                '\t' => out.extend_from_slice(b"\\t"),
+                c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                    out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes())
+                }
+                c => {
+                    let mut buf = [0u8; 4];
+                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                }
+            }
+        }
+        if !chunk.invalid().is_empty() {
+            lossy = true;
+            out.extend_from_slice("\u{fffd}".as_bytes());
+        }
+    }
+    out.push(b'"');
+    lossy
+}
+
+/// Appends `bytes` with every byte that could steer a terminal (C0 controls but tab,
+/// DEL, and the C1 controls as UTF-8 encodes them) written as a visible escape.
+pub fn escape_controls(bytes: &[u8], out: &mut Vec<u8>) {
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'\t' => out.push(b),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            0x00..=0x1f | 0x7f => push_hex(b, out),
+            // U+0080..U+009F: C1 controls such as CSI (U+009B), which some terminals obey.
+            0xc2 if matches!(bytes.get(i + 1), Some(0x80..=0x9f)) => {
+                push_hex(b, out);
+                push_hex(bytes[i + 1], out);
+                i += 1;
+            }
+            _ => out.push(b),
+        }
+        i += 1;
+    }
+}
+
+fn push_hex(b: u8, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.extend_from_slice(&[
+        b'\\',
+        b'x',
+        HEX[usize::from(b >> 4)],
+        HEX[usize::from(b & 15)],
+    ]);
+}
+
+/// Renders lines into a batch.
+#[derive(Debug, Clone)]
+pub struct Renderer {
+    style: Style,
+    /// `--escape`: control bytes in messages are escaped in files too.
+    escape: bool,
+    scratch: Vec<u8>,
+}
+
+impl Renderer {
+    pub fn new(style: Style, escape: bool) -> Renderer {
+        Renderer {
+            style,
+            escape,
+            scratch: Vec::new(),
+        }
+    }
+
+    pub fn set_pid(&mut self, pid: u32) {
+        match &mut self.style {
+            Style::Pattern(p) => p.set_pid(pid),
+            Style::Json(j) => j.set_pid(pid),
+        }
+    }
+
+    /// Appends one record, newline included, to `batch`.
+    pub fn push(&mut self, line: &Line<'_>, batch: &mut Batch) {
+        let mut line = *line;
+        if self.escape && line.message.iter().any(|b| !(0x20..0x7f).contains(b)) {
+            self.scratch.clear();
+            escape_controls(line.message, &mut self.scratch);
+            line.message = &self.scratch;
+        }
+        match &mut self.style {
+            Style::Pattern(p) => p.render(&line, &mut batch.text),
+            Style::Json(j) => j.render(&line, &mut batch.text),
+        }
+        batch.text.push(b'\n');
+        batch.records.push(RecordMeta {
+            end: batch.text.len(),
+            level: line.level,
+            time: line.time,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_strings_escape_controls_and_replace_invalid_utf8() {
+        let mut out = Vec::new();
+        assert!(!json_string(b"a\"b\\c\n\x1b\x7f\t", &mut out));
+        assert_eq!(out, br#""a\"b\\c\n\u001b\u007f\t""#);
+        out.clear();
+        assert!(json_string(b"ok\xff\xfeend", &mut out));
+        assert_eq!(String::from_utf8(out).unwrap(), "\"ok\u{fffd}\u{fffd}end\"");
+    }
+
+    #[test]
+    fn escape_controls_makes_terminal_sequences_visible() {
+        let mut out = Vec::new();
+        escape_controls(b"\x1b]0;owned\x07\x1b[2J\r\tok\xc2\x9b", &mut out);
+        assert_eq!(out, b"\\x1b]0;owned\\x07\\x1b[2J\\r\tok\\xc2\\x9b");
+        out.clear();
+        escape_controls("héllo".as_bytes(), &mut out);
+        assert_eq!(out, "héllo".as_bytes());
+    }
+}

@@ -1,0 +1,175 @@
+//! The few platform calls rlog needs: directory fsync, file identity, modes, host name,
+//! signal defaults. Linux is what runs and is tested here; the macOS paths share the Unix
+//! code, and the Windows paths are written to compile but are untested.
+
+use std::fs::File;
+use std::io;
+use std::path::Path;
+
+/// Identifies an open file (device and inode), so two names for one file share a handle.
+pub type FileId = (u64, u64);
+
+#[cfg(unix)]
+mod imp {
+    use super::*;
+    use std::fs::{DirBuilder, OpenOptions};
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+
+    pub fn file_id(file: &File) -> io::Result<FileId> {
+        let meta = file.metadata()?;
+        Ok((meta.dev(), meta.ino()))
+    }
+
+    pub fn path_id(path: &Path) -> io::Result<FileId> {
+        let meta = std::fs::metadata(path)?;
+        Ok((meta.dev(), meta.ino()))
+    }
+
+    /// Makes a directory's entries (a new file's name, a rename) durable.
+    pub fn sync_dir(dir: &Path) -> io::Result<()> {
+        File::open(dir)?.sync_all()
+    }
+
+    pub fn create_dir(dir: &Path, mode: u32) -> io::Result<()> {
+        DirBuilder::new().mode(mode).create(dir)
+    }
+
+    pub fn append_options(mode: u32) -> OpenOptions {
+        let mut options = OpenOptions::new();
+        options.read(true).append(true).mode(mode);
+        options
+    }
+
+    pub fn host_name() -> Vec<u8> {
+        let mut buf = [0u8; 256];
+        // SAFETY: the pointer and length describe `buf`, which outlives the call; the
+        // result is only read up to the first NUL within the buffer.
+        let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+        if rc != 0 {
+            return b"localhost".to_vec();
+        }
+        let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        buf[..len].to_vec()
+    }
+
+    /// A file-size limit (`ulimit -f`) would otherwise kill rlog with no drain; ignored,
+    /// the write fails with EFBIG, which is reported like any write error.
+    pub fn ignore_file_size_signal() {
+        // SAFETY: setting a signal's disposition to SIG_IGN has no memory effects.
+        unsafe {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+        }
+    }
+
+    /// Ends the process by `signal` with its default action, so the parent sees a death
+    /// by that signal. Returns only if the signal did not end the process.
+    pub fn die_by_signal(signal: i32) {
+        let _ = signal_hook::low_level::emulate_default_handler(signal);
+    }
+
+    /// Whether an fsync error only says the file cannot be synced (a pipe, a terminal,
+    /// `/dev/stderr`), which is not a lost line.
+    pub fn sync_unsupported(err: &io::Error) -> bool {
+        matches!(
+            err.raw_os_error(),
+            Some(libc::EINVAL) | Some(libc::ENOTSUP) | Some(libc::EROFS)
+        )
+    }
+
+    pub fn is_regular(file: &File) -> bool {
+        file.metadata()
+            .map(|m| m.file_type().is_file())
+            .unwrap_or(false)
+    }
+
+    pub fn is_terminal_fd1() -> bool {
+        use std::io::IsTerminal;
+        io::stdout().is_terminal()
+    }
+}
+
+#[cfg(windows)]
+mod imp {
+    //! Untested: written to compile; rlog is developed and tested on Linux.
+    use super::*;
+    use std::fs::OpenOptions;
+
+    pub fn file_id(_file: &File) -> io::Result<FileId> {
+        Err(io::Error::new(io::ErrorKind::Unsupported, "file identity"))
+    }
+
+    pub fn path_id(_path: &Path) -> io::Result<FileId> {
+        Err(io::Error::new(io::ErrorKind::Unsupported, "file identity"))
+    }
+
+    /// Windows cannot flush a directory; its entries are made durable with the file.
+    pub fn sync_dir(_dir: &Path) -> io::Result<()> {
+        Ok(())
+    }
+
+    pub fn create_dir(dir: &Path, _mode: u32) -> io::Result<()> {
+        std::fs::create_dir(dir)
+    }
+
+    pub fn append_options(_mode: u32) -> OpenOptions {
+        let mut options = OpenOptions::new();
+        options.read(true).append(true);
+        options
+    }
+
+    pub fn host_name() -> Vec<u8> {
+        std::env::var("COMPUTERNAME")
+            .unwrap_or_else(|_| "localhost".to_string())
+            .into_bytes()
+    }
+
+    pub fn ignore_file_size_signal() {}
+
+    pub fn die_by_signal(_signal: i32) {}
+
+    pub fn sync_unsupported(_err: &io::Error) -> bool {
+        false
+    }
+
+    pub fn is_regular(file: &File) -> bool {
+        file.metadata()
+            .map(|m| m.file_type().is_file())
+            .unwrap_or(false)
+    }
+
+    pub fn is_terminal_fd1() -> bool {
+        use std::io::IsTerminal;
+        io::stdout().is_terminal()
+    }
+}
+
+pub use imp::*;
+
+/// A handle on standard output as a `File`, so it is written and synced like any path.
+pub fn stdout_file() -> io::Result<File> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        Ok(File::from(io::stdout().as_fd().try_clone_to_owned()?))
+    }
+    #[cfg(windows)]
+    {
+        use std::os::windows::io::AsHandle;
+        Ok(File::from(io::stdout().as_handle().try_clone_to_owned()?))
+    }
+}
+
+/// The last byte of a regular file, if it has one: a file that does not end in `\n` was
+/// torn by a crash or another program.
+pub fn last_byte(file: &File) -> io::Result<Option<u8>> {
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(None);
+    }
+    let mut byte = [0u8; 1];
+    #[cfg(unix)]
+    let n = std::os::unix::fs::FileExt::read_at(file, &mut byte, len - 1)?;
+    #[cfg(windows)]
+    let n = std::os::windows::fs::FileExt::seek_read(file, &mut byte, len - 1)?;
+    Ok((n == 1).then_some(byte[0]))
+}

@@ -1,0 +1,798 @@
+//! The writer thread and its handle registry: the only code that touches log files.
+//!
+//! Every path is opened once (append mode) and kept open; each batch is written to a file
+//! with one `write` holding only whole records, under an exclusive lock so several rlog
+//! processes appending to one file never interleave inside a line. At the end of input
+//! the queue is drained, then every written file is synced, then the directories of
+//! every file and directory this run created.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+
+use crate::exit::Exit;
+use crate::level::{LevelId, LevelTable};
+use crate::pattern::Pattern;
+use crate::record::{Batch, Line, Stream};
+use crate::render::escape_controls;
+use crate::sys;
+
+/// What the pipeline sends the writer. The end of input is the channel closing.
+pub enum Msg {
+    Batch(Batch),
+    /// SIGUSR1: sync every file now and go on.
+    Checkpoint,
+    /// SIGHUP: sync, close and reopen every file at its path (after logrotate moved it).
+    Reopen,
+}
+
+/// A path could not be created or opened (exit 73).
+#[derive(Debug)]
+pub struct OpenError {
+    pub path: PathBuf,
+    pub source: io::Error,
+}
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "cannot open log file '{}': {}; check that the path names a file in a writable directory",
+            self.path.display(),
+            self.source
+        )
+    }
+}
+
+/// How new files and directories are made, and how failures are handled.
+#[derive(Clone, Debug)]
+pub struct WriteOptions {
+    /// fsync files and directories at exit (off with `--no-sync`).
+    pub sync: bool,
+    /// How long a failing write is retried before its path is given up.
+    pub retry_for: Duration,
+    pub file_mode: u32,
+    pub dir_mode: u32,
+}
+
+/// One open (or once-open) log file.
+#[derive(Debug)]
+struct Handle {
+    /// As shown in messages.
+    name: String,
+    /// None for standard output.
+    path: Option<PathBuf>,
+    file: Option<File>,
+    regular: bool,
+    /// Set when the file may end without a newline (opened with data in it, or a write
+    /// failed part-way): the next write first ends that line.
+    check_tail: bool,
+    /// Written since it was last synced.
+    dirty: bool,
+    /// The first write error; the path takes no more writes after it.
+    failed: Option<io::Error>,
+    sync_failed: bool,
+    /// Records meant for this file that did not reach it.
+    lost: u64,
+    /// When a path-pattern handle was last written, to close idle ones.
+    last_used: Instant,
+}
+
+/// The map from paths to their open files, one handle per file.
+#[derive(Debug)]
+pub struct HandleRegistry {
+    handles: Vec<Handle>,
+    by_path: HashMap<PathBuf, usize>,
+    by_id: HashMap<sys::FileId, usize>,
+    /// Parents of every file and directory this run created.
+    dirs_to_sync: BTreeSet<PathBuf>,
+    options: WriteOptions,
+    lock_warned: bool,
+}
+
+/// Path-pattern files kept open at most; the least recently used is closed first.
+const MAX_PATTERN_HANDLES: usize = 64;
+/// A path-pattern file unused this long (a dated file whose day has passed) is closed.
+const PATTERN_IDLE_CLOSE: Duration = Duration::from_secs(300);
+
+impl HandleRegistry {
+    pub fn new(options: WriteOptions) -> HandleRegistry {
+        HandleRegistry {
+            handles: Vec::new(),
+            by_path: HashMap::new(),
+            by_id: HashMap::new(),
+            dirs_to_sync: BTreeSet::new(),
+            options,
+            lock_warned: false,
+        }
+    }
+
+    /// Opens `path` for appending, creating it and its missing parent directories, or
+    /// returns the handle already open for that file under any name.
+    pub fn open(&mut self, path: &Path) -> Result<usize, OpenError> {
+        if let Some(&h) = self.by_path.get(path)
+            && self.handles[h].file.is_some()
+        {
+            return Ok(h);
+        }
+        let err = |source| OpenError {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(parent) = path.parent() {
+            self.create_parents(parent).map_err(err)?;
+        }
+        let (file, created) = open_append(path, self.options.file_mode).map_err(err)?;
+        if created {
+            self.dirs_to_sync.insert(parent_or_dot(path));
+        }
+        let regular = sys::is_regular(&file);
+        let id = sys::file_id(&file).ok();
+        // The same file already open under another name (`a.log` and `./a.log`).
+        if let Some(&h) = id.as_ref().and_then(|id| self.by_id.get(id))
+            && self.handles[h].file.is_some()
+        {
+            self.by_path.insert(path.to_path_buf(), h);
+            return Ok(h);
+        }
+        let handle = Handle {
+            name: path.display().to_string(),
+            path: Some(path.to_path_buf()),
+            file: Some(file),
+            regular,
+            check_tail: regular && !created,
+            dirty: false,
+            failed: None,
+            sync_failed: false,
+            lost: 0,
+            last_used: Instant::now(),
+        };
+        let h = match self.by_path.get(path) {
+            // Reopening a closed handle keeps its counts.
+            Some(&h) => {
+                let old = &mut self.handles[h];
+                old.file = handle.file;
+                old.regular = handle.regular;
+                old.check_tail = handle.check_tail;
+                old.last_used = handle.last_used;
+                h
+            }
+            None => {
+                self.handles.push(handle);
+                self.handles.len() - 1
+            }
+        };
+        self.by_path.insert(path.to_path_buf(), h);
+        if let Some(id) = id {
+            self.by_id.insert(id, h);
+        }
+        Ok(h)
+    }
+
+    /// Standard output as a handle (`cmd | rlog > file`, `cmd | rlog | less`).
+    pub fn open_stdout(&mut self) -> io::Result<usize> {
+        let file = sys::stdout_file()?;
+        let regular = sys::is_regular(&file);
+        self.handles.push(Handle {
+            name: "standard output".into(),
+            path: None,
+            file: Some(file),
+            regular,
+            check_tail: false,
+            dirty: false,
+            failed: None,
+            sync_failed: false,
+            lost: 0,
+            last_used: Instant::now(),
+        });
+        Ok(self.handles.len() - 1)
+    }
+
+    /// Creates the missing directories above a log file, remembering each one's parent
+    /// for the directory sync at exit.
+    fn create_parents(&mut self, dir: &Path) -> io::Result<()> {
+        if dir.as_os_str().is_empty() || dir.is_dir() {
+            return Ok(());
+        }
+        let missing: Vec<&Path> = dir
+            .ancestors()
+            .take_while(|d| !d.as_os_str().is_empty() && !d.exists())
+            .collect();
+        for d in missing.into_iter().rev() {
+            match sys::create_dir(d, self.options.dir_mode) {
+                Ok(()) => {
+                    self.dirs_to_sync.insert(parent_or_dot(d));
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && d.is_dir() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends whole records to handle `h`: one write (retried on failure for
+    /// `retry_for`), under the file's lock. `ends` are the records' end offsets in `bytes`.
+    fn append(&mut self, h: usize, bytes: &[u8], ends: &[usize]) -> Result<(), BrokenPipe> {
+        let retry_for = self.options.retry_for;
+        let handle = &mut self.handles[h];
+        if handle.failed.is_some() {
+            handle.lost += ends.len() as u64;
+            return Ok(());
+        }
+        let Some(file) = handle.file.as_mut() else {
+            handle.lost += ends.len() as u64;
+            return Ok(());
+        };
+        let locked = if handle.regular {
+            match file.lock() {
+                Ok(()) => true,
+                Err(e) => {
+                    if !self.lock_warned {
+                        warn!(
+                            "cannot lock '{}' ({e}); writing without the lock",
+                            handle.name
+                        );
+                        self.lock_warned = true;
+                    }
+                    false
+                }
+            }
+        } else {
+            false
+        };
+        let result = write_records(file, &mut handle.check_tail, bytes, retry_for);
+        if locked {
+            let _ = file.unlock();
+        }
+        handle.dirty = true;
+        handle.last_used = Instant::now();
+        match result {
+            Ok(()) => Ok(()),
+            Err((written, e)) => {
+                if handle.path.is_none() && e.kind() == io::ErrorKind::BrokenPipe {
+                    return Err(BrokenPipe);
+                }
+                let lost = ends.iter().filter(|&&end| end > written).count() as u64;
+                handle.lost += lost;
+                warn!(
+                    "cannot write to '{}': {e}; no more lines go to it (its other lines are kept)",
+                    handle.name
+                );
+                handle.failed = Some(e);
+                Ok(())
+            }
+        }
+    }
+
+    /// Syncs every file written since its last sync. A failed sync is reported and never
+    /// retried: the kernel may already have dropped the data.
+    fn sync_files(&mut self) {
+        if !self.options.sync {
+            return;
+        }
+        for handle in &mut self.handles {
+            let Some(file) = handle.file.as_ref() else {
+                continue;
+            };
+            if !handle.dirty || handle.sync_failed {
+                continue;
+            }
+            handle.dirty = false;
+            match file.sync_all() {
+                Ok(()) => {}
+                Err(e) if !handle.regular && sys::sync_unsupported(&e) => {}
+                Err(e) => {
+                    warn!(
+                        "cannot sync '{}' to disk: {e}; its recent lines may be lost",
+                        handle.name
+                    );
+                    handle.sync_failed = true;
+                }
+            }
+        }
+    }
+
+    /// Syncs the directories that gained an entry, so new names survive a crash.
+    fn sync_dirs(&mut self) -> bool {
+        let mut ok = true;
+        if !self.options.sync {
+            self.dirs_to_sync.clear();
+            return ok;
+        }
+        for dir in std::mem::take(&mut self.dirs_to_sync) {
+            if let Err(e) = sys::sync_dir(&dir) {
+                warn!(
+                    "cannot sync directory '{}': {e}; a new file's name may be lost",
+                    dir.display()
+                );
+                ok = false;
+            }
+        }
+        ok
+    }
+
+    /// Syncs and closes handle `h` (an idle or evicted path-pattern file).
+    fn close(&mut self, h: usize) {
+        let handle = &mut self.handles[h];
+        if let Some(file) = handle.file.take() {
+            if self.options.sync
+                && handle.dirty
+                && !handle.sync_failed
+                && let Err(e) = file.sync_all()
+            {
+                warn!(
+                    "cannot sync '{}' to disk: {e}; its recent lines may be lost",
+                    handle.name
+                );
+                handle.sync_failed = true;
+            }
+            handle.dirty = false;
+        }
+        if let Some(id) = self.by_id.iter().find(|(_, v)| **v == h).map(|(k, _)| *k) {
+            self.by_id.remove(&id);
+        }
+    }
+
+    /// Syncs, closes and reopens every file at its path (SIGHUP, after logrotate).
+    fn reopen_all(&mut self) {
+        self.sync_files();
+        for h in 0..self.handles.len() {
+            let Some(path) = self.handles[h].path.clone() else {
+                continue;
+            };
+            if self.handles[h].file.is_none() || self.handles[h].failed.is_some() {
+                continue;
+            }
+            self.close(h);
+            if let Err(e) = self.open(&path) {
+                warn!("{e}; no more lines go to it");
+                self.handles[h].failed = Some(e.source);
+            }
+        }
+    }
+
+    fn open_pattern_handles(&self, pattern_handles: &[usize]) -> usize {
+        pattern_handles
+            .iter()
+            .filter(|&&h| self.handles[h].file.is_some())
+            .count()
+    }
+
+    /// The final status and one message per path that lost lines.
+    fn outcome(&mut self) -> Exit {
+        let dirs_ok = self.sync_dirs();
+        let mut exit = if dirs_ok { Exit::Ok } else { Exit::IoError };
+        for handle in &self.handles {
+            if handle.lost > 0 {
+                let why = handle
+                    .failed
+                    .as_ref()
+                    .map_or_else(|| "it could not be opened".to_string(), |e| e.to_string());
+                warn!(
+                    "{} line(s) were not written to '{}': {why}",
+                    handle.lost, handle.name
+                );
+                exit = Exit::IoError;
+            }
+            if handle.sync_failed {
+                exit = Exit::IoError;
+            }
+        }
+        exit
+    }
+}
+
+/// Standard output was closed by its reader.
+struct BrokenPipe;
+
+fn parent_or_dot(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Opens `path` for appending; says whether this call created it.
+fn open_append(path: &Path, mode: u32) -> io::Result<(File, bool)> {
+    let mut options = sys::append_options(mode);
+    // Creating exclusively first is how rlog knows the file is new, so its directory
+    // entry gets synced; an existing file is then opened as it is.
+    for _ in 0..3 {
+        match options.create_new(true).open(path) {
+            Ok(file) => return Ok((file, true)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        match options.create_new(false).create(false).open(path) {
+            Ok(file) => return Ok((file, false)),
+            // Removed between the two calls: try again.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    options.create(true).open(path).map(|file| (file, false))
+}
+
+/// Writes `bytes` whole. A failing write is retried with backoff for `retry_for`,
+/// continuing where it stopped so a record is never torn by the retry. On failure,
+/// returns how many bytes did reach the file.
+fn write_records(
+    file: &mut File,
+    check_tail: &mut bool,
+    bytes: &[u8],
+    retry_for: Duration,
+) -> Result<(), (usize, io::Error)> {
+    let mut deadline: Option<Instant> = None;
+    let mut backoff = Duration::from_millis(10);
+    let mut written = 0;
+    loop {
+        let attempt = (|| {
+            if *check_tail {
+                if sys::last_byte(file)?.is_some_and(|b| b != b'\n') {
+                    file.write_all(b"\n")?;
+                }
+                *check_tail = false;
+            }
+            while written < bytes.len() {
+                match file.write(&bytes[written..]) {
+                    Ok(0) => return Err(io::Error::from(io::ErrorKind::WriteZero)),
+                    Ok(n) => written += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(())
+        })();
+        let err = match attempt {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        if err.kind() == io::ErrorKind::BrokenPipe {
+            return Err((written, err));
+        }
+        let deadline = *deadline.get_or_insert_with(|| Instant::now() + retry_for);
+        let now = Instant::now();
+        if now >= deadline {
+            // What reached the file ends mid-record: the next writer must end that line.
+            *check_tail = written % bytes.len().max(1) != 0;
+            return Err((written, err));
+        }
+        thread::sleep(backoff.min(deadline - now));
+        backoff = (backoff * 2).min(Duration::from_secs(1));
+    }
+}
+
+/// A destination in the file registry, with its minimum level.
+pub struct FileSink {
+    pub target: Target,
+    /// Records below this level number are not written here.
+    pub min_level: i32,
+}
+
+pub enum Target {
+    /// A path opened at start-up.
+    Fixed(usize),
+    /// A path with tokens (`logs/%{level}.log`), opened on first use.
+    Pattern(Pattern),
+}
+
+/// `--console`, or a terminal on stdout with no path: escaped, optionally coloured.
+pub struct Console {
+    file: File,
+    /// Colour prefix by level id; empty when colour is off.
+    colours: Vec<&'static str>,
+    buf: Vec<u8>,
+}
+
+impl Console {
+    pub fn new(levels: &LevelTable, colour: bool) -> io::Result<Console> {
+        let colours = levels
+            .ids()
+            .map(|id| {
+                if !colour {
+                    return "";
+                }
+                match levels.number(levels.nearest_builtin_at_or_below(id)) {
+                    n if n >= 50 => "\x1b[1;31m",
+                    n if n >= 40 => "\x1b[31m",
+                    n if n >= 30 => "\x1b[33m",
+                    n if n >= 20 => "",
+                    _ => "\x1b[2m",
+                }
+            })
+            .collect();
+        Ok(Console {
+            file: sys::stdout_file()?,
+            colours,
+            buf: Vec::new(),
+        })
+    }
+
+    fn write(&mut self, batch: &Batch) -> io::Result<()> {
+        self.buf.clear();
+        for (record, meta) in batch.iter() {
+            let colour = self.colours[meta.level.index()];
+            self.buf.extend_from_slice(colour.as_bytes());
+            escape_controls(&record[..record.len() - 1], &mut self.buf);
+            if !colour.is_empty() {
+                self.buf.extend_from_slice(b"\x1b[0m");
+            }
+            self.buf.push(b'\n');
+        }
+        self.file.write_all(&self.buf)
+    }
+}
+
+/// Everything the writer thread owns.
+pub struct Writer {
+    pub registry: HandleRegistry,
+    pub sinks: Vec<FileSink>,
+    pub console: Option<Console>,
+    /// Set when there are no file sinks and output goes to stdout: a closed stdout then
+    /// ends the run.
+    pub stdout_only: bool,
+    pub levels: LevelTable,
+    outs: Vec<Out>,
+    /// Record ends of the batch, reused across batches.
+    ends: Vec<usize>,
+    touched: Vec<usize>,
+    pattern_handles: Vec<usize>,
+    path_buf: Vec<u8>,
+}
+
+/// Records routed to one handle within a batch.
+#[derive(Default)]
+struct Out {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+    /// Index+1 of the last record appended, so a record reaches a file once even when
+    /// two sinks resolve to it.
+    last_record: usize,
+}
+
+impl Writer {
+    pub fn new(
+        registry: HandleRegistry,
+        sinks: Vec<FileSink>,
+        console: Option<Console>,
+        stdout_only: bool,
+        levels: LevelTable,
+    ) -> Writer {
+        Writer {
+            registry,
+            sinks,
+            console,
+            stdout_only,
+            levels,
+            outs: Vec::new(),
+            ends: Vec::new(),
+            touched: Vec::new(),
+            pattern_handles: Vec::new(),
+            path_buf: Vec::new(),
+        }
+    }
+
+    /// Runs the writer on its own thread; the handle yields the final status once the
+    /// queue is closed and drained and every file synced.
+    pub fn spawn(mut self, queue: Receiver<Msg>, done: Sender<Exit>) -> io::Result<()> {
+        thread::Builder::new()
+            .name("writer".into())
+            .spawn(move || {
+                let exit = self.run(&queue);
+                let _ = done.send(exit);
+            })?;
+        Ok(())
+    }
+
+    fn run(&mut self, queue: &Receiver<Msg>) -> Exit {
+        loop {
+            let msg = match queue.recv_timeout(Duration::from_secs(1)) {
+                Ok(msg) => msg,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.close_idle_pattern_handles();
+                    continue;
+                }
+                // Every sender is gone: the input ended and everything queued is written.
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            let result = match msg {
+                Msg::Batch(batch) => self.write_batch(&batch),
+                Msg::Checkpoint => {
+                    self.registry.sync_files();
+                    self.registry.sync_dirs();
+                    Ok(())
+                }
+                Msg::Reopen => {
+                    self.registry.reopen_all();
+                    Ok(())
+                }
+            };
+            if result.is_err() {
+                // Stdout was the only output and its reader is gone: stop quietly; the
+                // dropped queue tells the pipeline to stop reading.
+                self.registry.sync_files();
+                let _ = self.registry.outcome();
+                return Exit::BrokenPipe;
+            }
+        }
+        self.registry.sync_files();
+        self.registry.outcome()
+    }
+
+    fn write_batch(&mut self, batch: &Batch) -> Result<(), BrokenPipe> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        if let Some(console) = self.console.as_mut()
+            && let Err(e) = console.write(batch)
+        {
+            if e.kind() != io::ErrorKind::BrokenPipe {
+                warn!("cannot write to the console: {e}; echo stopped");
+            }
+            self.console = None;
+            if self.stdout_only {
+                return Err(BrokenPipe);
+            }
+        }
+        let lowest = batch
+            .records
+            .iter()
+            .map(|r| self.levels.number(r.level))
+            .min()
+            .unwrap_or(i32::MIN);
+        let fast = self
+            .sinks
+            .iter()
+            .all(|s| matches!(s.target, Target::Fixed(_)) && s.min_level <= lowest);
+        if fast {
+            // Every record goes to every file (fixed sinks are distinct handles).
+            for i in 0..self.sinks.len() {
+                let Target::Fixed(h) = self.sinks[i].target else {
+                    unreachable!("fast path is taken only when every sink is fixed")
+                };
+                self.ends.clear();
+                self.ends.extend(batch.records.iter().map(|r| r.end));
+                self.registry.append(h, &batch.text, &self.ends)?;
+            }
+            return Ok(());
+        }
+        self.route(batch)
+    }
+
+    /// Sends each record to the files its sinks resolve to, filtering by level.
+    fn route(&mut self, batch: &Batch) -> Result<(), BrokenPipe> {
+        for (index, (record, meta)) in batch.iter().enumerate() {
+            let number = self.levels.number(meta.level);
+            for s in 0..self.sinks.len() {
+                if number < self.sinks[s].min_level {
+                    continue;
+                }
+                let Some(h) = self.resolve(s, meta.level, meta.time) else {
+                    continue;
+                };
+                if self.outs.len() <= h {
+                    self.outs.resize_with(h + 1, Out::default);
+                }
+                let out = &mut self.outs[h];
+                if out.last_record == index + 1 {
+                    continue;
+                }
+                if out.bytes.is_empty() && out.ends.is_empty() {
+                    self.touched.push(h);
+                }
+                out.last_record = index + 1;
+                out.bytes.extend_from_slice(record);
+                out.ends.push(out.bytes.len());
+            }
+        }
+        let mut result = Ok(());
+        for h in std::mem::take(&mut self.touched) {
+            let out = std::mem::take(&mut self.outs[h]);
+            if result.is_ok() {
+                result = self.registry.append(h, &out.bytes, &out.ends);
+            }
+            let mut out = out;
+            out.bytes.clear();
+            out.ends.clear();
+            out.last_record = 0;
+            self.outs[h] = out;
+        }
+        result
+    }
+
+    /// The handle for sink `s` and a record with this level and time, opening a
+    /// path-pattern file on first use.
+    fn resolve(&mut self, s: usize, level: LevelId, time: jiff::Timestamp) -> Option<usize> {
+        let pattern = match &mut self.sinks[s].target {
+            Target::Fixed(h) => return Some(*h),
+            Target::Pattern(pattern) => pattern,
+        };
+        let line = Line {
+            message: b"",
+            time,
+            level,
+            seq: 0,
+            stream: Stream::Stdin,
+        };
+        self.path_buf.clear();
+        pattern.render(&line, &mut self.path_buf);
+        let path = bytes_to_path(&self.path_buf);
+        if self.registry.open_pattern_handles(&self.pattern_handles) >= MAX_PATTERN_HANDLES
+            && !self.registry.by_path.contains_key(&path)
+        {
+            self.evict_least_recent();
+        }
+        match self.registry.open(&path) {
+            Ok(h) => {
+                if !self.pattern_handles.contains(&h) {
+                    self.pattern_handles.push(h);
+                }
+                Some(h)
+            }
+            Err(e) => {
+                // Reported once per path; its lines are counted as lost.
+                let known = self.registry.by_path.get(&path).copied();
+                match known {
+                    Some(h) => self.registry.handles[h].lost += 1,
+                    None => {
+                        warn!("{e}");
+                        let h = self.registry.handles.len();
+                        self.registry.handles.push(Handle {
+                            name: path.display().to_string(),
+                            path: Some(path.clone()),
+                            file: None,
+                            regular: false,
+                            check_tail: false,
+                            dirty: false,
+                            failed: Some(e.source),
+                            sync_failed: false,
+                            lost: 1,
+                            last_used: Instant::now(),
+                        });
+                        self.registry.by_path.insert(path, h);
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    fn evict_least_recent(&mut self) {
+        let oldest = self
+            .pattern_handles
+            .iter()
+            .copied()
+            .filter(|&h| self.registry.handles[h].file.is_some())
+            .min_by_key(|&h| self.registry.handles[h].last_used);
+        if let Some(h) = oldest {
+            self.registry.close(h);
+        }
+    }
+
+    fn close_idle_pattern_handles(&mut self) {
+        let now = Instant::now();
+        for &h in &self.pattern_handles {
+            let handle = &self.registry.handles[h];
+            if handle.file.is_some() && now.duration_since(handle.last_used) >= PATTERN_IDLE_CLOSE {
+                self.registry.close(h);
+            }
+        }
+        self.registry.sync_dirs();
+    }
+}
+
+#[cfg(unix)]
+fn bytes_to_path(bytes: &[u8]) -> PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    PathBuf::from(std::ffi::OsStr::from_bytes(bytes))
+}
+
+#[cfg(windows)]
+fn bytes_to_path(bytes: &[u8]) -> PathBuf {
+    PathBuf::from(String::from_utf8_lossy(bytes).into_owned())
+}

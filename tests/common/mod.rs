@@ -1,0 +1,91 @@
+//! Helpers shared by the integration tests: a clean `rlog` command, temporary
+//! directories, and strace when it is there.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command as StdCommand;
+
+use assert_cmd::Command;
+
+/// The rlog binary under test.
+pub fn bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin!("rlog").to_path_buf()
+}
+
+/// `rlog` with no `RLOG_*` variables from the user's environment, in `dir`.
+pub fn rlog(dir: &Path) -> Command {
+    let mut cmd = Command::new(bin());
+    clear_env(cmd.current_dir(dir));
+    cmd
+}
+
+/// The same, as a std command, for tests that manage the process themselves.
+pub fn rlog_std(dir: &Path) -> StdCommand {
+    let mut cmd = StdCommand::new(bin());
+    cmd.current_dir(dir);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("RLOG_") || key == "NO_COLOR" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+fn clear_env(cmd: &mut Command) -> &mut Command {
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("RLOG_") || key == "NO_COLOR" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temporary directory")
+}
+
+pub fn read(path: impl AsRef<Path>) -> Vec<u8> {
+    std::fs::read(path.as_ref())
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.as_ref().display()))
+}
+
+pub fn read_lines(path: impl AsRef<Path>) -> Vec<String> {
+    String::from_utf8_lossy(&read(path))
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// The message part of default-pattern lines (`TIMESTAMP LEVEL   MESSAGE`).
+pub fn messages(path: impl AsRef<Path>) -> Vec<String> {
+    read_lines(path)
+        .iter()
+        .map(|l| {
+            let rest = l.split_once(' ').expect("a timestamp").1;
+            rest.get(8..).unwrap_or("").to_string()
+        })
+        .collect()
+}
+
+/// Whether strace can be used. In CI (CI=true) its absence is a failure; elsewhere the
+/// test says it is skipped.
+pub fn have_strace(test: &str) -> bool {
+    let found = StdCommand::new("strace")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{test}: strace is required in CI (apt-get install strace)"
+        );
+        eprintln!("{test}: skipped, strace is not installed");
+    }
+    found
+}
+
+/// Whether the tests run as root (CI does): needed to mount filesystems.
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
