@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2016  # backticks in case labels are Markdown code spans
 # bench/compare.sh: benchmark rlog against the usual line loggers and copy
 # tools, check that every tool wrote every line, and write PERFORMANCE.md.
 #

@@ -1,0 +1,193 @@
+//! SIGTERM and SIGINT: keep reading through the grace period for the producer's last
+//! words, then drain, sync and die by the same signal.
+
+mod common;
+
+use std::io::Write;
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use common::{read, rlog_std, tempdir};
+
+fn kill(child: &Child, signal: i32) {
+    // SAFETY: kill(2) on a pid we spawned and have not yet reaped.
+    let rc = unsafe { libc::kill(child.id() as i32, signal) };
+    assert_eq!(rc, 0, "kill failed");
+}
+
+/// Waits until `path` holds `want` bytes, so a signal is sent only once the lines are in.
+fn wait_for_content(path: &Path, want: &[u8]) {
+    let start = Instant::now();
+    while std::fs::read(path).unwrap_or_default() != want {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "lines never reached {}",
+            path.display()
+        );
+        sleep(Duration::from_millis(10));
+    }
+}
+
+fn wait_with_deadline(child: &mut Child, limit: Duration) -> (std::process::ExitStatus, Duration) {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return (status, start.elapsed());
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("rlog did not exit within {limit:?}");
+        }
+        sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn sigterm_with_an_idle_producer_drains_and_dies_by_sigterm_within_the_grace() {
+    let dir = tempdir();
+    let log = dir.path().join("idle.log");
+    let mut child = rlog_std(dir.path())
+        .args(["-p", "idle.log", "-f", "%{message}", "--grace", "1s"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"before 1\nbefore 2\n").unwrap();
+    wait_for_content(&log, b"before 1\nbefore 2\n");
+    kill(&child, libc::SIGTERM);
+    // The pipe stays open (stdin is still held here): only the grace period ends the run.
+    let (status, took) = wait_with_deadline(&mut child, Duration::from_secs(5));
+    drop(stdin);
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "status: {status:?}");
+    assert!(
+        took < Duration::from_secs(2),
+        "took {took:?}, grace 1s + 1s allowed"
+    );
+    assert_eq!(read(&log), b"before 1\nbefore 2\n");
+}
+
+#[test]
+fn sigint_ends_by_sigint_after_the_drain() {
+    let dir = tempdir();
+    let log = dir.path().join("int.log");
+    let mut child = rlog_std(dir.path())
+        .args(["-p", "int.log", "-f", "%{message}", "--grace", "100ms"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"ctrl-c\n").unwrap();
+    // Once a line is in, the handlers are surely installed: a default death cannot pass.
+    wait_for_content(&log, b"ctrl-c\n");
+    kill(&child, libc::SIGINT);
+    let (status, _) = wait_with_deadline(&mut child, Duration::from_secs(5));
+    drop(stdin);
+    assert_eq!(status.signal(), Some(libc::SIGINT));
+    assert_eq!(read(&log), b"ctrl-c\n");
+}
+
+#[test]
+fn a_partial_last_line_gets_its_newline_when_the_grace_ends() {
+    let dir = tempdir();
+    let log = dir.path().join("partial.log");
+    let mut child = rlog_std(dir.path())
+        .args(["-p", "partial.log", "-f", "%{message}", "--grace", "300ms"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"whole\nno newline yet").unwrap();
+    wait_for_content(&log, b"whole\n");
+    kill(&child, libc::SIGTERM);
+    let (status, _) = wait_with_deadline(&mut child, Duration::from_secs(5));
+    drop(stdin);
+    assert_eq!(status.signal(), Some(libc::SIGTERM));
+    assert_eq!(read(&log), b"whole\nno newline yet\n");
+}
+
+#[test]
+fn the_producers_last_words_after_the_signal_are_logged() {
+    let dir = tempdir();
+    let log = dir.path().join("last.log");
+    // A producer that, like a script with a trap, writes one more line when signalled.
+    let mut producer = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("trap 'echo interrupted, cleaning up; exit 0' TERM; echo working; while :; do sleep 0.05; done")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = rlog_std(dir.path())
+        .args(["-p", "last.log", "-f", "%{message}"])
+        .stdin(producer.stdout.take().unwrap())
+        .spawn()
+        .unwrap();
+    wait_for_content(&log, b"working\n");
+    // As a Ctrl-C or a service stop does: every process of the pipeline gets the signal.
+    kill(&child, libc::SIGTERM);
+    kill(&producer, libc::SIGTERM);
+    let (status, took) = wait_with_deadline(&mut child, Duration::from_secs(5));
+    let _ = producer.wait();
+    assert_eq!(status.signal(), Some(libc::SIGTERM));
+    assert!(
+        took < Duration::from_secs(2),
+        "EOF should end the grace early; took {took:?}"
+    );
+    assert_eq!(read(&log), b"working\ninterrupted, cleaning up\n");
+}
+
+#[test]
+fn a_second_signal_cuts_the_grace_short() {
+    let dir = tempdir();
+    let log = dir.path().join("second.log");
+    let mut child = rlog_std(dir.path())
+        .args(["-p", "second.log", "-f", "%{message}", "--grace", "30s"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"kept\n").unwrap();
+    wait_for_content(&log, b"kept\n");
+    kill(&child, libc::SIGTERM);
+    sleep(Duration::from_millis(100));
+    kill(&child, libc::SIGTERM);
+    let (status, took) = wait_with_deadline(&mut child, Duration::from_secs(5));
+    drop(stdin);
+    assert_eq!(status.signal(), Some(libc::SIGTERM));
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    assert_eq!(read(&log), b"kept\n");
+}
+
+#[test]
+fn sighup_reopens_a_moved_file() {
+    let dir = tempdir();
+    let log = dir.path().join("app.log");
+    let moved = dir.path().join("app.log.1");
+    let mut child = rlog_std(dir.path())
+        .args(["-p", "app.log", "-f", "%{message}"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"old\n").unwrap();
+    wait_for_content(&log, b"old\n");
+    std::fs::rename(&log, &moved).unwrap();
+    kill(&child, libc::SIGHUP);
+    // The reopen is ordered after the signal's arrival; wait until the new file exists.
+    let start = Instant::now();
+    while !log.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "no reopen after SIGHUP"
+        );
+        sleep(Duration::from_millis(10));
+    }
+    stdin.write_all(b"new\n").unwrap();
+    drop(stdin);
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    assert_eq!(read(&moved), b"old\n");
+    assert_eq!(read(&log), b"new\n");
+}
