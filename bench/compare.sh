@@ -18,6 +18,10 @@ GEN="$SCRIPT_DIR/gen-input.py"
 REPORT="$SCRIPT_DIR/report.py"
 ORIG_ARGS=("$@")
 
+# rlog reads defaults from RLOG_* variables (RLOG_FORMAT, RLOG_PATH, ...):
+# none of the caller's may change what is measured.
+while read -r v; do unset "$v"; done < <(compgen -e | grep '^RLOG_' || true)
+
 MIB=$((1024 * 1024))
 RSS_SIZES=(64 512)   # MiB; peak RSS of every rlog case is taken on both
 ONESHOT_MSG='deploy finished version=1.4.2 took=38s'

@@ -356,7 +356,7 @@ def main(argv):
     print("\nrlog targets (%s input):" % size_h)
     w = max(len(t[0]) for t in targets)
     for what, base, meas, lim, v, d in targets:
-        print("  %-7s %-*s  %s  [limit %s] %s" % (v, w, what, meas, lim, d))
+        print("  %-12s %-*s  %s  [limit %s] %s" % (v, w, what, meas, lim, d))
     print()
     return 3 if any(t[4] == "MISS" for t in targets) else 0
 

@@ -286,18 +286,40 @@ impl Pattern {
                 Piece::Time(time) => time.write(line.time, out),
                 Piece::Level(by_id) => out.extend_from_slice(&by_id[line.level.index()]),
                 Piece::Message(pad) => pad.write(line.message, out),
-                Piece::Pid(pad) => pad.write(itoa(u64::from(self.context.pid)).as_bytes(), out),
+                Piece::Pid(pad) => push_decimal_padded(u64::from(self.context.pid), *pad, out),
                 Piece::Host(pad) => pad.write(&self.context.host, out),
                 Piece::Tag(pad) => pad.write(&self.context.tag, out),
-                Piece::Seq(pad) => pad.write(itoa(line.seq).as_bytes(), out),
+                Piece::Seq(pad) => push_decimal_padded(line.seq, *pad, out),
                 Piece::Stream(pad) => pad.write(line.stream.name().as_bytes(), out),
             }
         }
     }
 }
 
-fn itoa(n: u64) -> String {
-    n.to_string()
+/// Appends `n` in decimal without allocating.
+pub(crate) fn push_decimal(mut n: u64, out: &mut Vec<u8>) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// Appends `n` padded; the common unpadded case skips the scratch buffer.
+fn push_decimal_padded(n: u64, pad: Pad, out: &mut Vec<u8>) {
+    if pad.0 == 0 {
+        push_decimal(n, out);
+    } else {
+        let mut text = Vec::with_capacity(20);
+        push_decimal(n, &mut text);
+        pad.write(&text, out);
+    }
 }
 
 /// One `%{…}` token as written.

@@ -2,7 +2,7 @@
 //! newline, appended to a batch.
 
 use crate::level::LevelTable;
-use crate::pattern::{Context, Pattern};
+use crate::pattern::{Context, Pattern, push_decimal};
 use crate::record::{Batch, Line, RecordMeta};
 
 /// How each record is shaped.
@@ -13,55 +13,73 @@ pub enum Style {
 }
 
 /// `--json`: one object per line; always valid JSON whatever the input bytes.
+///
+/// The parts that do not change from line to line are escaped once, here, so a line
+/// costs its timestamp, its message and its sequence number.
 #[derive(Debug, Clone)]
 pub struct JsonStyle {
     /// Renders the timestamp text with the pattern's cache.
     timestamp: Pattern,
-    /// JSON-escaped level names and numbers by level id.
-    levels: Vec<(String, i32)>,
+    /// `","level":"ERROR","levelno":40,"message":` by level id.
+    level_parts: Vec<Vec<u8>>,
     context: Context,
+    /// `,"tag":…,"host":…,"pid":N,"stream":"`, rebuilt when the pid changes.
+    context_part: Vec<u8>,
 }
 
 impl JsonStyle {
     pub fn new(timestamp: Pattern, levels: &LevelTable, context: Context) -> JsonStyle {
-        JsonStyle {
+        let level_parts = levels
+            .ids()
+            .map(|id| {
+                let mut part = b"\",\"level\":".to_vec();
+                json_string(levels.name(id).as_bytes(), &mut part);
+                part.extend_from_slice(b",\"levelno\":");
+                part.extend_from_slice(levels.number(id).to_string().as_bytes());
+                part.extend_from_slice(b",\"message\":");
+                part
+            })
+            .collect();
+        let mut style = JsonStyle {
             timestamp,
-            levels: levels
-                .ids()
-                .map(|id| (levels.name(id).to_string(), levels.number(id)))
-                .collect(),
+            level_parts,
             context,
+            context_part: Vec::new(),
+        };
+        style.build_context_part();
+        style
+    }
+
+    fn build_context_part(&mut self) {
+        let part = &mut self.context_part;
+        part.clear();
+        if !self.context.tag.is_empty() {
+            part.extend_from_slice(b",\"tag\":");
+            json_string(&self.context.tag, part);
         }
+        part.extend_from_slice(b",\"host\":");
+        json_string(&self.context.host, part);
+        part.extend_from_slice(b",\"pid\":");
+        push_decimal(u64::from(self.context.pid), part);
+        part.extend_from_slice(b",\"stream\":\"");
     }
 
     pub fn set_pid(&mut self, pid: u32) {
         self.context.pid = pid;
+        self.build_context_part();
     }
 
     fn render(&mut self, line: &Line<'_>, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"timestamp\":\"");
         self.timestamp.render(line, out);
-        let (name, number) = &self.levels[line.level.index()];
-        out.extend_from_slice(b"\",\"level\":");
-        json_string(name.as_bytes(), out);
-        out.extend_from_slice(b",\"levelno\":");
-        out.extend_from_slice(number.to_string().as_bytes());
-        out.extend_from_slice(b",\"message\":");
+        out.extend_from_slice(&self.level_parts[line.level.index()]);
         if json_string(line.message, out) {
             out.extend_from_slice(b",\"message_lossy\":true");
         }
-        if !self.context.tag.is_empty() {
-            out.extend_from_slice(b",\"tag\":");
-            json_string(&self.context.tag, out);
-        }
-        out.extend_from_slice(b",\"host\":");
-        json_string(&self.context.host, out);
-        out.extend_from_slice(b",\"pid\":");
-        out.extend_from_slice(self.context.pid.to_string().as_bytes());
-        out.extend_from_slice(b",\"stream\":\"");
+        out.extend_from_slice(&self.context_part);
         out.extend_from_slice(line.stream.name().as_bytes());
         out.extend_from_slice(b"\",\"seq\":");
-        out.extend_from_slice(line.seq.to_string().as_bytes());
+        push_decimal(line.seq, out);
         out.push(b'}');
     }
 }
@@ -71,22 +89,29 @@ pub fn json_string(bytes: &[u8], out: &mut Vec<u8>) -> bool {
     let mut lossy = false;
     out.push(b'"');
     for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            match c {
-                '"' => out.extend_from_slice(b"\\\""),
-                '\\' => out.extend_from_slice(b"\\\\"),
-                '\n' => out.extend_from_slice(b"\\n"),
-                '\r' => out.extend_from_slice(b"\\r"),
-                '\t' => out.extend_from_slice(b"\\t"),
-                c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                    out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes())
-                }
-                c => {
-                    let mut buf = [0u8; 4];
-                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-                }
+        let valid = chunk.valid().as_bytes();
+        // Runs of bytes that need no escape are copied whole.
+        let mut run = 0;
+        for (i, &b) in valid.iter().enumerate() {
+            let escape: &[u8] = match b {
+                b'"' => b"\\\"",
+                b'\\' => b"\\\\",
+                b'\n' => b"\\n",
+                b'\r' => b"\\r",
+                b'\t' => b"\\t",
+                0x00..=0x1f | 0x7f => b"",
+                _ => continue,
+            };
+            out.extend_from_slice(&valid[run..i]);
+            if escape.is_empty() {
+                out.extend_from_slice(b"\\u00");
+                out.extend_from_slice(&hex_pair(b));
+            } else {
+                out.extend_from_slice(escape);
             }
+            run = i + 1;
         }
+        out.extend_from_slice(&valid[run..]);
         if !chunk.invalid().is_empty() {
             lossy = true;
             out.extend_from_slice("\u{fffd}".as_bytes());
@@ -94,6 +119,11 @@ pub fn json_string(bytes: &[u8], out: &mut Vec<u8>) -> bool {
     }
     out.push(b'"');
     lossy
+}
+
+fn hex_pair(b: u8) -> [u8; 2] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    [HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]
 }
 
 /// Appends `bytes` with every byte that could steer a terminal (C0 controls but tab,
