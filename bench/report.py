@@ -15,7 +15,11 @@ import sys
 
 MIB = 1024 * 1024
 RSS_LIMIT_MIB = 16.0
-RSS_FLAT_TOLERANCE_MIB = 1.0   # "same for both": 512MiB run within 1 MiB of the 64MiB run
+# "same for both": the 512MiB run within 2 MiB of the 64MiB run. Peak RSS of
+# one case on one input varies by about 1.2 MiB from run to run (how full the
+# bounded queue gets), so a tighter bound would flag noise; input-size growth
+# (a buffer that scales with the input) shows up as far more than that.
+RSS_FLAT_TOLERANCE_MIB = 2.0
 
 
 def read_meta(path):
@@ -282,7 +286,8 @@ def main(argv):
     L.append("## Peak RSS")
     L.append("")
     if rss_rows:
-        L.append("Maximum resident set size (`/usr/bin/time -f %M`) of one run of each rlog case.")
+        L.append("Maximum resident set size (`/usr/bin/time -f %M`) of one run of each rlog case; "
+                 "it varies by about 1 MiB from run to run.")
         L.append("")
         L.append("| case | " + " | ".join("%d MiB input" % m for m in sizes) + " | change |")
         L.append("| --- | " + " | ".join("---" for _ in sizes) + " | --- |")
@@ -326,6 +331,9 @@ def main(argv):
     L.append("")
     L.append("- *durable copy* is `tee -a f && sync f`: coreutils `sync FILE` fsyncs just that file, "
              "so it is the floor for \"write everything and make it durable\".")
+    L.append("- Every timed run starts from an empty directory, so rlog creates its file each run "
+             "and, besides fsyncing the file, fsyncs the directory it created it in; the durable "
+             "copy's `sync f` fsyncs only the file.")
     L.append("- `s6-log`, `multilog` and `svlogd` rotate by size. All three get a 16 MiB rotation "
              "size (16777215, multilog's maximum) and a file count high enough that nothing is "
              "deleted, so that every line can be counted; svlogd reads those settings from "

@@ -9,13 +9,14 @@ use clap::Parser;
 use crossbeam_channel::{Receiver, Sender, after, bounded, never, select};
 use jiff::Timestamp;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, RunArgs};
 use crate::config::{Config, PathTarget, StdoutUse};
 use crate::exit::Exit;
 use crate::input::{self, Input, LineSplitter};
 use crate::level::{LevelId, LevelTable};
 use crate::record::{Batch, Line, Stream};
 use crate::render::Renderer;
+use crate::run::{RunOptions, Supervisor, display_command};
 use crate::signals::{self, SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use crate::sys;
 use crate::writer::{Console, FileSink, HandleRegistry, Msg, Target, WriteOptions, Writer};
@@ -47,9 +48,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
             return Exit::Usage;
         }
     };
-    let source = match &cli.command {
+    let source = match cli.command {
         None => Source::Stdin,
         Some(Command::Write(w)) => Source::Message(join_message(&w.message)),
+        Some(Command::Run(r)) => Source::Run(r),
     };
     run_pipeline(config, source, &signals)
 }
@@ -68,6 +70,8 @@ enum Source {
     Stdin,
     /// `rlog write`: the message, arguments joined by one space.
     Message(Vec<u8>),
+    /// `rlog run`: a command's stdout and stderr.
+    Run(RunArgs),
 }
 
 fn join_message(parts: &[OsString]) -> Vec<u8> {
@@ -186,7 +190,6 @@ impl Shutdown {
 struct Stamper {
     renderer: Renderer,
     levels: LevelTable,
-    level: LevelId,
     min_level: Option<i32>,
     parse_level: bool,
     seq: u64,
@@ -195,13 +198,13 @@ struct Stamper {
 }
 
 impl Stamper {
-    fn push(&mut self, message: &[u8], time: Timestamp, stream: Stream) {
+    fn push(&mut self, message: &[u8], time: Timestamp, stream: Stream, level: LevelId) {
         let (level, message) = match self.parse_level {
             true => match self.levels.parse_marker(message) {
-                Some((level, strip)) => (level, &message[strip..]),
-                None => (self.level, message),
+                Some((marked, strip)) => (marked, &message[strip..]),
+                None => (level, message),
             },
-            false => (self.level, message),
+            false => (level, message),
         };
         if self
             .min_level
@@ -218,6 +221,13 @@ impl Stamper {
             stream,
         };
         self.renderer.push(&line, &mut self.batch);
+    }
+
+    /// A record of rlog's own (`rlog run`'s start and end), never level-parsed.
+    fn push_own(&mut self, message: &str, level: LevelId) {
+        let parse = std::mem::replace(&mut self.parse_level, false);
+        self.push(message.as_bytes(), Timestamp::now(), Stream::Arg, level);
+        self.parse_level = parse;
     }
 
     /// Hands the batch to the writer; false when the writer has stopped (its stdout
@@ -241,6 +251,8 @@ fn run_pipeline(mut config: Config, source: Source, signals: &Receiver<i32>) -> 
         Ok(w) => w,
         Err(exit) => return exit,
     };
+    // `--on-failure-print` reads back what this run appended to the first file.
+    let first_path = config.first_fixed_path.clone();
     let (queue, queue_rx) = bounded(QUEUE_BATCHES);
     let (done_tx, done) = bounded(1);
     if let Err(e) = writer.spawn(queue_rx, done_tx) {
@@ -250,119 +262,331 @@ fn run_pipeline(mut config: Config, source: Source, signals: &Receiver<i32>) -> 
     let mut stamper = Stamper {
         renderer: config.renderer,
         levels: config.levels,
-        level: config.level,
         min_level: config.min_level,
         parse_level: config.parse_level,
         seq: 0,
         batch: Batch::default(),
         queue,
     };
+    let level = config.level;
     let mut shutdown = Shutdown::default();
     let mut exit = Exit::Ok;
+    let mut print_on_failure = None;
+    // In `rlog run` the command's own end decides; elsewhere a TERM or INT ends rlog by it.
+    let dies_by_signal = !matches!(source, Source::Run(_));
     match source {
         Source::Message(message) => {
             let now = Timestamp::now();
             if message.is_empty() {
-                stamper.push(b"", now, Stream::Arg);
+                stamper.push(b"", now, Stream::Arg, level);
             }
             let mut splitter = LineSplitter::new(config.max_line);
             splitter.feed(&message, now, |line, time| {
-                stamper.push(line, time, Stream::Arg)
+                stamper.push(line, time, Stream::Arg, level)
             });
-            splitter.finish(|line, time| stamper.push(line, time, Stream::Arg));
+            splitter.finish(|line, time| stamper.push(line, time, Stream::Arg, level));
             stamper.send();
         }
-        Source::Stdin => match input::spawn_stdin_reader() {
-            Ok(chunks) => {
-                exit = pump(
-                    &chunks,
-                    &mut stamper,
-                    signals,
-                    &mut shutdown,
-                    config.grace,
-                    config.max_line,
-                );
-                if exit == Exit::Signal(0) {
-                    return Exit::Signal(shutdown.signal.unwrap_or(SIGTERM));
+        Source::Stdin => {
+            let (tx, rx) = input::channel(1);
+            match input::spawn_reader("stdin", io::stdin(), 0, tx) {
+                Ok(()) => {
+                    let mut pump = Pump::new(rx, vec![(Stream::Stdin, level)], config.max_line);
+                    exit = pump.run(
+                        &mut stamper,
+                        signals,
+                        &mut shutdown,
+                        Some(config.grace),
+                        None,
+                    );
+                }
+                Err(e) => {
+                    warn!("cannot start reading standard input: {e}");
+                    exit = Exit::IoError;
                 }
             }
-            Err(e) => {
-                warn!("cannot start reading standard input: {e}");
-                exit = Exit::IoError;
+        }
+        Source::Run(args) => {
+            let stderr_level = match stamper.levels.parse(&args.stderr_level) {
+                Ok(l) => l,
+                Err(e) => {
+                    warn!("--stderr-level: {e}");
+                    return Exit::Usage;
+                }
+            };
+            let offset = first_path
+                .as_deref()
+                .and_then(|p| std::fs::metadata(p).ok())
+                .map(|m| m.len());
+            let (run_exit, failed) = run_command(
+                &args,
+                &mut stamper,
+                signals,
+                &mut shutdown,
+                config.max_line,
+                (level, stderr_level),
+            );
+            exit = run_exit;
+            if failed && args.on_failure_print {
+                print_on_failure = first_path.zip(offset);
             }
-        },
+        }
+    }
+    if exit == Exit::Signal(0) {
+        return Exit::Signal(shutdown.signal.unwrap_or(SIGTERM));
     }
     // Closing the queue is the writer's signal to drain and sync.
     drop(stamper);
-    exit.worst(wait_for_writer(
-        &done,
-        signals,
-        &mut shutdown,
-        config.drain_timeout,
-    ))
+    let written = wait_for_writer(&done, signals, &mut shutdown, config.drain_timeout);
+    if let Some((path, offset)) = print_on_failure {
+        print_appended(&path, offset);
+    }
+    let exit = written.worst(exit);
+    match shutdown.signal {
+        Some(signal) if dies_by_signal => exit.worst(Exit::Signal(signal)),
+        _ => exit,
+    }
 }
 
-/// Moves input to the writer until end of input, or until a signal's grace period ends.
-/// Returns `Exit::Signal(0)` when a third signal asks to stop at once.
-fn pump(
-    chunks: &Receiver<Input>,
+/// Copies what was appended to `path` since `offset` to stderr.
+fn print_appended(path: &std::path::Path, offset: u64) {
+    use std::io::{Read, Seek, SeekFrom};
+    let result = (|| -> io::Result<()> {
+        let mut file = std::fs::File::open(path)?;
+        file.seek(SeekFrom::Start(offset))?;
+        let mut stderr = io::stderr().lock();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                return Ok(());
+            }
+            io::Write::write_all(&mut stderr, &buf[..n])?;
+        }
+    })();
+    if let Err(e) = result {
+        warn!(
+            "cannot print the command's lines back from '{}': {e}",
+            path.display()
+        );
+    }
+}
+
+/// Starts the command, pumps its two streams, and logs its start and end.
+/// Returns the exit status it implies and whether the command failed.
+fn run_command(
+    args: &RunArgs,
     stamper: &mut Stamper,
     signals: &Receiver<i32>,
     shutdown: &mut Shutdown,
-    grace: Duration,
     max_line: usize,
-) -> Exit {
-    let mut splitter = LineSplitter::new(max_line);
-    let mut grace_end: Option<Instant> = None;
-    let mut exit = Exit::Ok;
-    loop {
-        let grace_timer = match grace_end {
-            Some(end) => after(end.saturating_duration_since(Instant::now())),
-            None => never(),
-        };
-        select! {
-            recv(chunks) -> input => match input {
-                Ok(Input::Data(chunk)) => {
-                    splitter.feed(&chunk.bytes, chunk.time, |line, time| {
-                        stamper.push(line, time, Stream::Stdin)
-                    });
-                    if !stamper.send() {
-                        // The writer stopped: stdout was closed by its reader.
-                        return exit;
-                    }
-                }
-                Ok(Input::End(error)) => {
-                    if let Some(e) = error {
-                        warn!("cannot read standard input: {e}; lines after this point are lost");
-                        exit = Exit::IoError;
-                    }
-                    break;
-                }
-                Err(_) => break,
+    (level, stderr_level): (LevelId, LevelId),
+) -> (Exit, bool) {
+    let options = RunOptions {
+        process_group: args.process_group,
+        time_limit: args.time_limit,
+        kill_after: args.kill_after,
+        env_unbuffered: args.env_unbuffered,
+    };
+    let (mut child, stdout, stderr) = match Supervisor::spawn(&args.command, &options) {
+        Ok(started) => started,
+        Err(e) => {
+            warn!("{e}");
+            stamper.push_own(&e.to_string(), LevelTable::ERROR);
+            stamper.send();
+            return (e.exit(), true);
+        }
+    };
+    stamper.renderer.set_pid(child.pid());
+    if !args.quiet {
+        let started = format!(
+            "started: {} (pid {})",
+            display_command(&args.command),
+            child.pid()
+        );
+        stamper.push_own(&started, LevelTable::INFO);
+        stamper.send();
+    }
+    let (tx, rx) = input::channel(2);
+    let readers = input::spawn_reader("stdout", stdout, 0, tx.clone())
+        .and_then(|()| input::spawn_reader("stderr", stderr, 1, tx));
+    if let Err(e) = readers {
+        warn!("cannot start reading the command's output: {e}");
+        child.forward(SIGTERM);
+        return (Exit::IoError, true);
+    }
+    let mut pump = Pump::new(
+        rx,
+        vec![(Stream::Stdout, level), (Stream::Stderr, stderr_level)],
+        max_line,
+    );
+    let pumped = pump.run(stamper, signals, shutdown, None, Some(&mut child));
+    if pumped == Exit::Signal(0) {
+        return (pumped, true);
+    }
+    let (end, failed) = child.end_record();
+    if !args.quiet {
+        stamper.push_own(
+            &end,
+            if failed {
+                LevelTable::ERROR
+            } else {
+                LevelTable::INFO
             },
-            recv(signals) -> signal => {
-                let Ok(signal) = signal else { break };
-                match signal {
-                    SIGHUP => { stamper.control(Msg::Reopen); }
-                    SIGUSR1 => { stamper.control(Msg::Checkpoint); }
-                    _ => {
-                        if shutdown.note(signal) {
-                            return Exit::Signal(0);
-                        }
-                        if shutdown.count >= 2 {
-                            break;
-                        }
-                        grace_end = Some(Instant::now() + grace);
-                    }
-                }
-            },
-            recv(grace_timer) -> _ => break,
+        );
+        stamper.send();
+    }
+    if failed {
+        warn!("{}: {end}", display_command(&args.command));
+    }
+    // Killed by the very signal rlog was sent and forwarded: end the same way.
+    let exit = match (shutdown.signal, child.killed_by()) {
+        (Some(ours), Some(theirs)) if ours == theirs => Exit::Signal(theirs),
+        _ => child.exit(),
+    };
+    (pumped.worst(exit), failed)
+}
+
+/// One input stream being split into lines.
+struct StreamState {
+    stream: Stream,
+    level: LevelId,
+    splitter: LineSplitter,
+    open: bool,
+}
+
+/// Moves input to the writer until every input has ended (and, in `rlog run`, the command
+/// has exited), or until a signal's grace period ends.
+struct Pump {
+    rx: Receiver<input::Tagged>,
+    streams: Vec<StreamState>,
+}
+
+impl Pump {
+    fn new(rx: Receiver<input::Tagged>, streams: Vec<(Stream, LevelId)>, max_line: usize) -> Pump {
+        Pump {
+            rx,
+            streams: streams
+                .into_iter()
+                .map(|(stream, level)| StreamState {
+                    stream,
+                    level,
+                    splitter: LineSplitter::new(max_line),
+                    open: true,
+                })
+                .collect(),
         }
     }
-    // A partial last line is kept, with its newline added.
-    splitter.finish(|line, time| stamper.push(line, time, Stream::Stdin));
-    stamper.send();
-    exit
+
+    /// `grace` is how long to keep reading after a TERM or INT (stdin); with a child, the
+    /// signal is forwarded instead and reading goes on until its pipes close. Returns
+    /// `Exit::Signal(0)` when a third signal asks to stop at once.
+    fn run(
+        &mut self,
+        stamper: &mut Stamper,
+        signals: &Receiver<i32>,
+        shutdown: &mut Shutdown,
+        grace: Option<Duration>,
+        mut child: Option<&mut Supervisor>,
+    ) -> Exit {
+        let mut grace_end: Option<Instant> = None;
+        let mut exit = Exit::Ok;
+        let (no_input, no_status) = (never(), never());
+        loop {
+            let inputs_open = self.streams.iter().any(|s| s.open);
+            let child_running = child.as_ref().is_some_and(|c| !c.has_exited());
+            if !inputs_open && !child_running {
+                break;
+            }
+            let deadline = [grace_end, child.as_ref().and_then(|c| c.next_deadline())]
+                .into_iter()
+                .flatten()
+                .min();
+            let timer = match deadline {
+                Some(at) => after(at.saturating_duration_since(Instant::now())),
+                None => never(),
+            };
+            // Once every reader has ended, its channel is closed: stop selecting on it.
+            let input_rx = if inputs_open { &self.rx } else { &no_input };
+            let status_rx = match &child {
+                Some(c) if !c.has_exited() => c.status_channel().clone(),
+                _ => no_status.clone(),
+            };
+            select! {
+                recv(input_rx) -> tagged => {
+                    let Ok((index, input)) = tagged else { break };
+                    let state = &mut self.streams[index];
+                    match input {
+                        Input::Data(chunk) => {
+                            let (stream, level) = (state.stream, state.level);
+                            state.splitter.feed(&chunk.bytes, chunk.time, |line, time| {
+                                stamper.push(line, time, stream, level)
+                            });
+                            if !stamper.send() {
+                                // The writer stopped: stdout was closed by its reader.
+                                return exit;
+                            }
+                        }
+                        Input::End(error) => {
+                            if let Some(e) = error {
+                                warn!("cannot read {}: {e}; lines after this point are lost", state.stream.name());
+                                exit = Exit::IoError;
+                            }
+                            state.open = false;
+                            let (stream, level) = (state.stream, state.level);
+                            state.splitter.finish(|line, time| stamper.push(line, time, stream, level));
+                            stamper.send();
+                        }
+                    }
+                },
+                recv(status_rx) -> status => {
+                    if let (Ok(status), Some(c)) = (status, child.as_deref_mut()) {
+                        c.record_status(status);
+                    }
+                },
+                recv(signals) -> signal => {
+                    let Ok(signal) = signal else { break };
+                    if let Some(c) = child.as_deref_mut()
+                        && signal != SIGUSR1
+                    {
+                        c.forward(signal);
+                    }
+                    match signal {
+                        SIGHUP => { stamper.control(Msg::Reopen); }
+                        SIGUSR1 => { stamper.control(Msg::Checkpoint); }
+                        _ => {
+                            if shutdown.note(signal) {
+                                return Exit::Signal(0);
+                            }
+                            if shutdown.count >= 2 {
+                                break;
+                            }
+                            if let Some(grace) = grace {
+                                grace_end = Some(Instant::now() + grace);
+                            }
+                        }
+                    }
+                },
+                recv(timer) -> _ => {
+                    if grace_end.is_some_and(|end| end <= Instant::now()) {
+                        break;
+                    }
+                    if let Some(c) = child.as_deref_mut() {
+                        c.on_deadline();
+                    }
+                },
+            }
+        }
+        // A partial last line is kept, with its newline added.
+        for state in &mut self.streams {
+            let (stream, level) = (state.stream, state.level);
+            state
+                .splitter
+                .finish(|line, time| stamper.push(line, time, stream, level));
+        }
+        stamper.send();
+        exit
+    }
 }
 
 /// Waits for the writer to drain and sync, bounded by `--drain-timeout`; more signals
@@ -376,13 +600,7 @@ fn wait_for_writer(
     let deadline = drain_timeout.map(after).unwrap_or_else(never);
     loop {
         select! {
-            recv(done) -> exit => {
-                let exit = exit.unwrap_or(Exit::IoError);
-                return match shutdown.signal {
-                    Some(signal) => exit.worst(Exit::Signal(signal)),
-                    None => exit,
-                };
-            }
+            recv(done) -> exit => return exit.unwrap_or(Exit::IoError),
             recv(signals) -> signal => {
                 let Ok(signal) = signal else { continue };
                 if signals::is_shutdown(signal) && shutdown.note(signal) {

@@ -62,6 +62,64 @@ pub enum Command {
         after_help = "Examples:\n  rlog write --path app.log --level ERROR \"disk almost full\"\n  rlog write -p app.log -t backup \"started\"\n  rlog write -p app.log -- \"-5 degrees\""
     )]
     Write(WriteArgs),
+
+    /// Run COMMAND, logging its stdout and stderr line by line; exit with its status.
+    #[command(after_help = RUN_HELP)]
+    Run(RunArgs),
+}
+
+const RUN_HELP: &str = "\
+Examples:
+  rlog run --path job.log -- ./task.sh --full
+  rlog run -p /var/log/backup.log --time-limit 2h --on-failure-print -- /usr/local/bin/backup
+  rlog run -p build.log --stderr-level WARNING --console -- make -j4
+
+Start and end records (\"started: ...\", \"exited with status 3 after 1m 2s\") are logged
+unless --quiet. TERM, INT and HUP sent to rlog are forwarded to COMMAND; rlog reads both
+pipes until they close, even after COMMAND exits. Exit status: COMMAND's own; 128+N when
+signal N ended it; 124 when --time-limit passed; 127 when COMMAND is not found; 126 when it
+cannot be run; 74 when COMMAND succeeded but a line could not be logged.";
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Level of the command's stderr lines (stdout lines get --level).
+    #[arg(
+        long,
+        value_name = "LEVEL",
+        env = "RLOG_STDERR_LEVEL",
+        default_value = "ERROR"
+    )]
+    pub stderr_level: String,
+
+    /// Leave out the start and end records.
+    #[arg(short = 'q', long, env = "RLOG_QUIET")]
+    pub quiet: bool,
+
+    /// Set PYTHONUNBUFFERED=1 and stdbuf's line-buffering preload (when coreutils has it).
+    #[arg(long, env = "RLOG_ENV_UNBUFFERED")]
+    pub env_unbuffered: bool,
+
+    /// Start COMMAND in its own process group and send signals to the whole group.
+    #[arg(long, env = "RLOG_PROCESS_GROUP")]
+    pub process_group: bool,
+
+    /// SIGKILL a COMMAND still running this long after a forwarded signal (default for
+    /// --time-limit: 10s), e.g. 30s.
+    #[arg(long, value_name = "DURATION", env = "RLOG_KILL_AFTER", value_parser = humantime::parse_duration)]
+    pub kill_after: Option<Duration>,
+
+    /// SIGTERM COMMAND when it has run this long (e.g. 2h, 90s); exit 124.
+    #[arg(long, value_name = "DURATION", env = "RLOG_TIME_LIMIT", value_parser = humantime::parse_duration)]
+    pub time_limit: Option<Duration>,
+
+    /// When COMMAND fails, print the lines it logged to stderr (read back from the first
+    /// --path), so cron mails output only on failure.
+    #[arg(long, env = "RLOG_ON_FAILURE_PRINT")]
+    pub on_failure_print: bool,
+
+    /// The command and its arguments (put them after --).
+    #[arg(value_name = "COMMAND", required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<OsString>,
 }
 
 #[derive(Debug, Args)]

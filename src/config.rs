@@ -74,6 +74,8 @@ pub struct Config {
     pub retry_for: Duration,
     pub max_line: usize,
     pub sync: bool,
+    /// The first path without tokens, if any (`rlog run --on-failure-print` reads it).
+    pub first_fixed_path: Option<PathBuf>,
 }
 
 /// The system time zone (`TZ` honoured); an unknown one falls back to UTC with a warning.
@@ -140,6 +142,10 @@ impl Config {
                 min_level: min.map_or(i32::MIN, |id| levels.number(id)),
             });
         }
+        let first_fixed_path = paths.iter().find_map(|p| match &p.path {
+            PathTarget::Fixed(path) => Some(path.clone()),
+            PathTarget::Pattern(_) => None,
+        });
         let colour = match options.color {
             Color::Always => true,
             Color::Never => false,
@@ -167,6 +173,7 @@ impl Config {
             retry_for: options.retry_for,
             max_line: usize::try_from(options.max_line).unwrap_or(usize::MAX),
             sync: !options.no_sync,
+            first_fixed_path,
         })
     }
 }

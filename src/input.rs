@@ -11,7 +11,7 @@ use jiff::Timestamp;
 /// each read; larger buffers did not cut the number of reads.
 pub const READ_SIZE: usize = 64 * 1024;
 
-/// Chunks in flight between the reading thread and the renderer.
+/// Chunks in flight per input between its reading thread and the renderer.
 const CHUNKS_IN_FLIGHT: usize = 4;
 
 /// One `read`'s bytes and when they arrived.
@@ -20,38 +20,42 @@ pub struct Chunk {
     pub time: Timestamp,
 }
 
-/// What the reading thread reports.
+/// What a reading thread reports.
 pub enum Input {
     Data(Chunk),
     /// End of input, or the error that ended it.
     End(Option<io::Error>),
 }
 
-/// Reads standard input on a thread of its own, so the main loop can stop waiting for it
-/// (a signal's grace period ending) while a `read` is still blocked; that thread is never
-/// joined.
-pub fn spawn_stdin_reader() -> io::Result<Receiver<Input>> {
-    spawn_reader("stdin", io::stdin())
+/// One input's report, tagged with the input's index (stdout 0, stderr 1 in `rlog run`).
+pub type Tagged = (usize, Input);
+
+/// A channel that several readers feed, bounded so memory stays bounded.
+pub fn channel(inputs: usize) -> (Sender<Tagged>, Receiver<Tagged>) {
+    bounded(CHUNKS_IN_FLIGHT * inputs.max(1))
 }
 
-/// Reads `source` into chunks on a thread named `name`.
+/// Reads `source` into chunks on a thread of its own, so the main loop can stop waiting
+/// for it (a signal's grace period ending) while a `read` is still blocked; that thread
+/// is never joined.
 pub fn spawn_reader<R: Read + Send + 'static>(
     name: &str,
     mut source: R,
-) -> io::Result<Receiver<Input>> {
-    let (tx, rx) = bounded(CHUNKS_IN_FLIGHT);
+    index: usize,
+    tx: Sender<Tagged>,
+) -> io::Result<()> {
     thread::Builder::new()
         .name(format!("read-{name}"))
-        .spawn(move || read_loop(&mut source, &tx))?;
-    Ok(rx)
+        .spawn(move || read_loop(&mut source, index, &tx))?;
+    Ok(())
 }
 
-fn read_loop(source: &mut impl Read, tx: &Sender<Input>) {
+fn read_loop(source: &mut impl Read, index: usize, tx: &Sender<Tagged>) {
     loop {
         let mut bytes = vec![0; READ_SIZE];
         match source.read(&mut bytes) {
             Ok(0) => {
-                let _ = tx.send(Input::End(None));
+                let _ = tx.send((index, Input::End(None)));
                 return;
             }
             Ok(n) => {
@@ -60,13 +64,13 @@ fn read_loop(source: &mut impl Read, tx: &Sender<Input>) {
                     bytes,
                     time: Timestamp::now(),
                 };
-                if tx.send(Input::Data(chunk)).is_err() {
+                if tx.send((index, Input::Data(chunk))).is_err() {
                     return;
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
-                let _ = tx.send(Input::End(Some(e)));
+                let _ = tx.send((index, Input::End(Some(e))));
                 return;
             }
         }

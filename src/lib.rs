@@ -23,6 +23,7 @@ pub mod level;
 pub mod pattern;
 pub mod record;
 pub mod render;
+pub mod run;
 pub mod signals;
 pub mod size;
 pub mod sys;

@@ -6,7 +6,7 @@ use std::thread;
 
 use crossbeam_channel::{Receiver, unbounded};
 
-pub use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
+pub use signal_hook::consts::signal::{SIGHUP, SIGINT, SIGKILL, SIGTERM, SIGUSR1};
 
 /// Signals that start a drain and end the run.
 pub fn is_shutdown(signal: i32) -> bool {

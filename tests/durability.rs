@@ -218,3 +218,21 @@ fn write_subcommand_syncs_before_exit() {
     assert!(sync.expect("synced") > write.expect("written"));
     assert!(seen["."].1.is_some(), "the new file's directory is synced");
 }
+
+#[test]
+fn run_syncs_the_log_before_exit() {
+    if !have_strace("run_syncs_the_log_before_exit") {
+        return;
+    }
+    let dir = tempdir();
+    let (calls, status) = trace_rlog(
+        dir.path(),
+        &["run", "-p", "job.log", "--", "seq", "1000"],
+        b"",
+    );
+    assert!(status.success());
+    let seen = writes_and_syncs(&calls);
+    let (write, sync) = seen["job.log"];
+    assert!(sync.expect("synced") > write.expect("written"));
+    assert!(seen["."].1.is_some(), "the new file's directory is synced");
+}
