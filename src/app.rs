@@ -14,6 +14,7 @@ use crate::config::{Config, PathTarget, StdoutUse};
 use crate::exit::Exit;
 use crate::input::{self, Input, LineSplitter};
 use crate::level::{LevelId, LevelTable};
+use crate::queue::Pool;
 use crate::record::{Batch, Line, Stream};
 use crate::render::Renderer;
 use crate::run::{RunOptions, Supervisor, display_command};
@@ -32,15 +33,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
         Ok(cli) => cli,
         Err(e) => return report_clap_error(&e),
     };
-    // Listening starts before any file is opened, so a signal during start-up still
-    // ends in a drain rather than a default death.
-    let signals = match signals::listen(&[SIGTERM, SIGINT, SIGHUP, SIGUSR1]) {
-        Ok(rx) => rx,
-        Err(e) => {
-            warn!("cannot install signal handlers: {e}");
-            return Exit::IoError;
-        }
-    };
     let config = match Config::from_options(&cli.options, sys::is_terminal_fd1()) {
         Ok(config) => config,
         Err(e) => {
@@ -50,10 +42,62 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
     };
     let source = match cli.command {
         None => Source::Stdin,
-        Some(Command::Write(w)) => Source::Message(join_message(&w.message)),
-        Some(Command::Run(r)) => Source::Run(r),
+        Some(Command::Write(w)) => return write_message(config, &join_message(&w.message)),
+        Some(Command::Run(r)) => match config.levels.parse(&r.stderr_level) {
+            Ok(stderr_level) => Source::Run(r, stderr_level),
+            Err(e) => {
+                warn!("--stderr-level: {e}");
+                return Exit::Usage;
+            }
+        },
+    };
+    // Listening starts before any file is opened, so a signal during start-up still
+    // ends in a drain rather than a default death.
+    let signals = match signals::listen(&[SIGTERM, SIGINT, SIGHUP, SIGUSR1]) {
+        Ok(rx) => rx,
+        Err(e) => {
+            warn!("cannot install signal handlers: {e}");
+            return Exit::IoError;
+        }
     };
     run_pipeline(config, source, &signals)
+}
+
+/// `rlog write`: one message, written and synced on this thread. Signals are held
+/// (blocked) meanwhile, so one that arrives cannot cut the write short; a held TERM or
+/// INT then ends rlog by that signal, after the sync.
+fn write_message(mut config: Config, message: &[u8]) -> Exit {
+    const HELD: [i32; 4] = [SIGTERM, SIGINT, SIGHUP, SIGUSR1];
+    sys::block_signals(&HELD);
+    let writer = match build_writer(&mut config) {
+        Ok(w) => w,
+        Err(exit) => return exit,
+    };
+    let (queue, _unused) = bounded(1);
+    let mut stamper = Stamper {
+        renderer: config.renderer,
+        levels: config.levels,
+        min_level: config.min_level,
+        parse_level: config.parse_level,
+        seq: 0,
+        batch: Batch::default(),
+        queue,
+        spent: Pool::new(1),
+    };
+    let (now, level) = (Timestamp::now(), config.level);
+    if message.is_empty() {
+        stamper.push(b"", now, Stream::Arg, level);
+    }
+    let mut splitter = LineSplitter::new(config.max_line);
+    splitter.feed(message, now, |line, time| {
+        stamper.push(line, time, Stream::Arg, level)
+    });
+    splitter.finish(|line, time| stamper.push(line, time, Stream::Arg, level));
+    let exit = writer.write_once(&stamper.batch);
+    match sys::pending_signal(&[SIGTERM, SIGINT]) {
+        Some(signal) => exit.worst(Exit::Signal(signal)),
+        None => exit,
+    }
 }
 
 fn report_clap_error(e: &clap::Error) -> Exit {
@@ -68,10 +112,8 @@ fn report_clap_error(e: &clap::Error) -> Exit {
 /// Where lines come from.
 enum Source {
     Stdin,
-    /// `rlog write`: the message, arguments joined by one space.
-    Message(Vec<u8>),
-    /// `rlog run`: a command's stdout and stderr.
-    Run(RunArgs),
+    /// `rlog run`: a command's stdout and stderr, and the level of its stderr lines.
+    Run(RunArgs, LevelId),
 }
 
 fn join_message(parts: &[OsString]) -> Vec<u8> {
@@ -195,6 +237,8 @@ struct Stamper {
     seq: u64,
     batch: Batch,
     queue: Sender<Msg>,
+    /// Written batches come back from the writer through this, to be filled again.
+    spent: Pool<Batch>,
 }
 
 impl Stamper {
@@ -236,8 +280,14 @@ impl Stamper {
         if self.batch.is_empty() {
             return true;
         }
-        let capacity = self.batch.text.capacity();
-        let batch = std::mem::replace(&mut self.batch, Batch::with_capacity(capacity));
+        let next = match self.spent.take() {
+            Some(mut spent) => {
+                spent.clear();
+                spent
+            }
+            None => Batch::with_capacity(self.batch.text.capacity()),
+        };
+        let batch = std::mem::replace(&mut self.batch, next);
         self.queue.send(Msg::Batch(batch)).is_ok()
     }
 
@@ -254,8 +304,9 @@ fn run_pipeline(mut config: Config, source: Source, signals: &Receiver<i32>) -> 
     // `--on-failure-print` reads back what this run appended to the first file.
     let first_path = config.first_fixed_path.clone();
     let (queue, queue_rx) = bounded(QUEUE_BATCHES);
+    let spent = Pool::new(QUEUE_BATCHES);
     let (done_tx, done) = bounded(1);
-    if let Err(e) = writer.spawn(queue_rx, done_tx) {
+    if let Err(e) = writer.spawn(queue_rx, spent.clone(), done_tx) {
         warn!("cannot start the writer thread: {e}");
         return Exit::IoError;
     }
@@ -267,71 +318,49 @@ fn run_pipeline(mut config: Config, source: Source, signals: &Receiver<i32>) -> 
         seq: 0,
         batch: Batch::default(),
         queue,
+        spent,
     };
     let level = config.level;
     let mut shutdown = Shutdown::default();
-    let mut exit = Exit::Ok;
     let mut print_on_failure = None;
     // In `rlog run` the command's own end decides; elsewhere a TERM or INT ends rlog by it.
-    let dies_by_signal = !matches!(source, Source::Run(_));
-    match source {
-        Source::Message(message) => {
-            let now = Timestamp::now();
-            if message.is_empty() {
-                stamper.push(b"", now, Stream::Arg, level);
-            }
-            let mut splitter = LineSplitter::new(config.max_line);
-            splitter.feed(&message, now, |line, time| {
-                stamper.push(line, time, Stream::Arg, level)
-            });
-            splitter.finish(|line, time| stamper.push(line, time, Stream::Arg, level));
-            stamper.send();
-        }
+    let dies_by_signal = !matches!(source, Source::Run(..));
+    let exit = match source {
         Source::Stdin => {
-            let (tx, rx) = input::channel(1);
-            match input::spawn_reader("stdin", io::stdin(), 0, tx) {
+            let (tx, rx, spares) = input::channel(1);
+            match input::spawn_reader("stdin", io::stdin(), 0, tx, spares.clone()) {
                 Ok(()) => {
-                    let mut pump = Pump::new(rx, vec![(Stream::Stdin, level)], config.max_line);
-                    exit = pump.run(
-                        &mut stamper,
-                        signals,
-                        &mut shutdown,
-                        Some(config.grace),
-                        None,
-                    );
+                    let streams = vec![(Stream::Stdin, level)];
+                    let mut pump = Pump::new(rx, spares, streams, config.max_line);
+                    let grace = Some(config.grace);
+                    pump.run(&mut stamper, signals, &mut shutdown, grace, None)
                 }
                 Err(e) => {
                     warn!("cannot start reading standard input: {e}");
-                    exit = Exit::IoError;
+                    Exit::IoError
                 }
             }
         }
-        Source::Run(args) => {
-            let stderr_level = match stamper.levels.parse(&args.stderr_level) {
-                Ok(l) => l,
-                Err(e) => {
-                    warn!("--stderr-level: {e}");
-                    return Exit::Usage;
-                }
-            };
+        Source::Run(args, stderr_level) => {
             let offset = first_path
                 .as_deref()
                 .and_then(|p| std::fs::metadata(p).ok())
                 .map(|m| m.len());
+            let levels = (level, stderr_level);
             let (run_exit, failed) = run_command(
                 &args,
                 &mut stamper,
                 signals,
                 &mut shutdown,
                 config.max_line,
-                (level, stderr_level),
+                levels,
             );
-            exit = run_exit;
             if failed && args.on_failure_print {
                 print_on_failure = first_path.zip(offset);
             }
+            run_exit
         }
-    }
+    };
     if exit == Exit::Signal(0) {
         return Exit::Signal(shutdown.signal.unwrap_or(SIGTERM));
     }
@@ -407,19 +436,16 @@ fn run_command(
         stamper.push_own(&started, LevelTable::INFO);
         stamper.send();
     }
-    let (tx, rx) = input::channel(2);
-    let readers = input::spawn_reader("stdout", stdout, 0, tx.clone())
-        .and_then(|()| input::spawn_reader("stderr", stderr, 1, tx));
+    let (tx, rx, spares) = input::channel(2);
+    let readers = input::spawn_reader("stdout", stdout, 0, tx.clone(), spares.clone())
+        .and_then(|()| input::spawn_reader("stderr", stderr, 1, tx, spares.clone()));
     if let Err(e) = readers {
         warn!("cannot start reading the command's output: {e}");
         child.forward(SIGTERM);
         return (Exit::IoError, true);
     }
-    let mut pump = Pump::new(
-        rx,
-        vec![(Stream::Stdout, level), (Stream::Stderr, stderr_level)],
-        max_line,
-    );
+    let streams = vec![(Stream::Stdout, level), (Stream::Stderr, stderr_level)];
+    let mut pump = Pump::new(rx, spares, streams, max_line);
     let pumped = pump.run(stamper, signals, shutdown, None, Some(&mut child));
     if pumped == Exit::Signal(0) {
         return (pumped, true);
@@ -459,13 +485,21 @@ struct StreamState {
 /// has exited), or until a signal's grace period ends.
 struct Pump {
     rx: Receiver<input::Tagged>,
+    /// Read buffers go back to the readers through this.
+    spares: Pool<Vec<u8>>,
     streams: Vec<StreamState>,
 }
 
 impl Pump {
-    fn new(rx: Receiver<input::Tagged>, streams: Vec<(Stream, LevelId)>, max_line: usize) -> Pump {
+    fn new(
+        rx: Receiver<input::Tagged>,
+        spares: Pool<Vec<u8>>,
+        streams: Vec<(Stream, LevelId)>,
+        max_line: usize,
+    ) -> Pump {
         Pump {
             rx,
+            spares,
             streams: streams
                 .into_iter()
                 .map(|(stream, level)| StreamState {
@@ -522,6 +556,7 @@ impl Pump {
                             state.splitter.feed(&chunk.bytes, chunk.time, |line, time| {
                                 stamper.push(line, time, stream, level)
                             });
+                            self.spares.give(chunk.bytes);
                             if !stamper.send() {
                                 // The writer stopped: stdout was closed by its reader.
                                 return exit;

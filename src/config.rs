@@ -80,12 +80,50 @@ pub struct Config {
 
 /// The system time zone (`TZ` honoured); an unknown one falls back to UTC with a warning.
 pub fn local_time_zone() -> TimeZone {
+    if let Some(zone) = local_time_zone_file() {
+        return zone;
+    }
     match TimeZone::try_system() {
         Ok(tz) => tz,
         Err(e) => {
             warn!("cannot find the local time zone ({e}); using UTC");
             TimeZone::UTC
         }
+    }
+}
+
+/// The common cases, read straight from their TZif file: `TZ` unset (`/etc/localtime`)
+/// or naming a zone under `/usr/share/zoneinfo`. jiff's general lookup lists the whole
+/// zoneinfo tree first (42 directory reads), which was most of a one-shot `rlog write`'s
+/// start-up; jiff still parses the file, and handles every other form of `TZ`.
+fn local_time_zone_file() -> Option<TimeZone> {
+    #[cfg(unix)]
+    {
+        let (name, path) = match std::env::var("TZ") {
+            Err(std::env::VarError::NotPresent) => {
+                ("Local".to_string(), PathBuf::from("/etc/localtime"))
+            }
+            Ok(tz) => {
+                let name = tz.strip_prefix(':').unwrap_or(&tz).to_string();
+                let plain = !name.is_empty()
+                    && !name.starts_with('/')
+                    && name
+                        .split('/')
+                        .all(|part| !part.is_empty() && part != "." && part != "..");
+                if !plain {
+                    return None;
+                }
+                let path = PathBuf::from("/usr/share/zoneinfo").join(&name);
+                (name, path)
+            }
+            Err(_) => return None,
+        };
+        let data = std::fs::read(path).ok()?;
+        TimeZone::tzif(&name, &data).ok()
+    }
+    #[cfg(not(unix))]
+    {
+        None
     }
 }
 

@@ -7,6 +7,8 @@ use std::thread;
 use crossbeam_channel::{Receiver, Sender, bounded};
 use jiff::Timestamp;
 
+use crate::queue::Pool;
+
 /// Bytes asked of each `read`. A pipe holds 64 KiB by default, so a fast producer fills
 /// each read; larger buffers did not cut the number of reads.
 pub const READ_SIZE: usize = 64 * 1024;
@@ -30,9 +32,11 @@ pub enum Input {
 /// One input's report, tagged with the input's index (stdout 0, stderr 1 in `rlog run`).
 pub type Tagged = (usize, Input);
 
-/// A channel that several readers feed, bounded so memory stays bounded.
-pub fn channel(inputs: usize) -> (Sender<Tagged>, Receiver<Tagged>) {
-    bounded(CHUNKS_IN_FLIGHT * inputs.max(1))
+/// A channel that several readers feed, bounded so memory stays bounded, and the pool
+/// through which their buffers come back.
+pub fn channel(inputs: usize) -> (Sender<Tagged>, Receiver<Tagged>, Pool<Vec<u8>>) {
+    let (tx, rx) = bounded(CHUNKS_IN_FLIGHT * inputs.max(1));
+    (tx, rx, Pool::new(CHUNKS_IN_FLIGHT * inputs.max(1) + 1))
 }
 
 /// Reads `source` into chunks on a thread of its own, so the main loop can stop waiting
@@ -43,16 +47,19 @@ pub fn spawn_reader<R: Read + Send + 'static>(
     mut source: R,
     index: usize,
     tx: Sender<Tagged>,
+    spares: Pool<Vec<u8>>,
 ) -> io::Result<()> {
     thread::Builder::new()
         .name(format!("read-{name}"))
-        .spawn(move || read_loop(&mut source, index, &tx))?;
+        .spawn(move || read_loop(&mut source, index, &tx, &spares))?;
     Ok(())
 }
 
-fn read_loop(source: &mut impl Read, index: usize, tx: &Sender<Tagged>) {
+fn read_loop(source: &mut impl Read, index: usize, tx: &Sender<Tagged>, spares: &Pool<Vec<u8>>) {
     loop {
-        let mut bytes = vec![0; READ_SIZE];
+        let mut bytes = spares.take().unwrap_or_default();
+        // Only the part cut off by a short read is zeroed again.
+        bytes.resize(READ_SIZE, 0);
         match source.read(&mut bytes) {
             Ok(0) => {
                 let _ = tx.send((index, Input::End(None)));

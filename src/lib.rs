@@ -21,6 +21,7 @@ pub mod exit;
 pub mod input;
 pub mod level;
 pub mod pattern;
+pub mod queue;
 pub mod record;
 pub mod render;
 pub mod run;

@@ -51,6 +51,12 @@ impl Batch {
         }
     }
 
+    /// Empties the batch, keeping its allocations.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.records.clear();
+    }
+
     pub fn is_empty(&self) -> bool {
         self.records.is_empty()
     }

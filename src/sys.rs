@@ -64,7 +64,53 @@ mod imp {
     /// Ends the process by `signal` with its default action, so the parent sees a death
     /// by that signal. Returns only if the signal did not end the process.
     pub fn die_by_signal(signal: i32) {
-        let _ = signal_hook::low_level::emulate_default_handler(signal);
+        // SAFETY: restoring a default disposition, unblocking the signal for this thread
+        // and raising it touch no memory of ours; the set lives on this stack frame.
+        unsafe {
+            libc::signal(signal, libc::SIG_DFL);
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, signal);
+            libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+            libc::raise(signal);
+        }
+    }
+
+    fn signal_set(signals: &[i32]) -> libc::sigset_t {
+        // SAFETY: sigemptyset initialises the set before sigaddset writes to it.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            for &signal in signals {
+                libc::sigaddset(&mut set, signal);
+            }
+            set
+        }
+    }
+
+    /// Holds `signals` (on the calling thread, which must be the only one): they stay
+    /// pending until unblocked, instead of interrupting.
+    pub fn block_signals(signals: &[i32]) {
+        let set = signal_set(signals);
+        // SAFETY: `set` is a valid, initialised signal set on this stack frame.
+        unsafe {
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        }
+    }
+
+    /// The first of `signals` that arrived while held, if any.
+    pub fn pending_signal(signals: &[i32]) -> Option<i32> {
+        // SAFETY: sigpending fills the zeroed set; sigismember only reads it.
+        unsafe {
+            let mut pending: libc::sigset_t = std::mem::zeroed();
+            if libc::sigpending(&mut pending) != 0 {
+                return None;
+            }
+            signals
+                .iter()
+                .copied()
+                .find(|&s| libc::sigismember(&pending, s) == 1)
+        }
     }
 
     /// Whether an fsync error only says the file cannot be synced (a pipe, a terminal,
@@ -126,6 +172,12 @@ mod imp {
     pub fn ignore_file_size_signal() {}
 
     pub fn die_by_signal(_signal: i32) {}
+
+    pub fn block_signals(_signals: &[i32]) {}
+
+    pub fn pending_signal(_signals: &[i32]) -> Option<i32> {
+        None
+    }
 
     pub fn sync_unsupported(_err: &io::Error) -> bool {
         false

@@ -18,7 +18,8 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use crate::exit::Exit;
 use crate::level::{LevelId, LevelTable};
 use crate::pattern::Pattern;
-use crate::record::{Batch, Line, Stream};
+use crate::queue::Pool;
+use crate::record::{Batch, Line, RecordMeta, Stream};
 use crate::render::escape_controls;
 use crate::sys;
 
@@ -217,15 +218,15 @@ impl HandleRegistry {
 
     /// Appends whole records to handle `h`: one write (retried on failure for
     /// `retry_for`), under the file's lock. `ends` are the records' end offsets in `bytes`.
-    fn append(&mut self, h: usize, bytes: &[u8], ends: &[usize]) -> Result<(), BrokenPipe> {
+    fn append(&mut self, h: usize, bytes: &[u8], ends: Ends<'_>) -> Result<(), BrokenPipe> {
         let retry_for = self.options.retry_for;
         let handle = &mut self.handles[h];
         if handle.failed.is_some() {
-            handle.lost += ends.len() as u64;
+            handle.lost += ends.after(0);
             return Ok(());
         }
         let Some(file) = handle.file.as_mut() else {
-            handle.lost += ends.len() as u64;
+            handle.lost += ends.after(0);
             return Ok(());
         };
         let locked = if handle.regular {
@@ -257,8 +258,7 @@ impl HandleRegistry {
                 if handle.path.is_none() && e.kind() == io::ErrorKind::BrokenPipe {
                     return Err(BrokenPipe);
                 }
-                let lost = ends.iter().filter(|&&end| end > written).count() as u64;
-                handle.lost += lost;
+                handle.lost += ends.after(written);
                 warn!(
                     "cannot write to '{}': {e}; no more lines go to it (its other lines are kept)",
                     handle.name
@@ -389,6 +389,25 @@ impl HandleRegistry {
 
 /// Standard output was closed by its reader.
 struct BrokenPipe;
+
+/// Where each record ends in the bytes of one write, to count the records a failed
+/// write lost; read only on failure, so the hot path builds no list.
+#[derive(Clone, Copy)]
+enum Ends<'a> {
+    Records(&'a [RecordMeta]),
+    Offsets(&'a [usize]),
+}
+
+impl Ends<'_> {
+    /// How many records end beyond `written` bytes: those that did not fully arrive.
+    fn after(self, written: usize) -> u64 {
+        let count = match self {
+            Ends::Records(records) => records.iter().filter(|r| r.end > written).count(),
+            Ends::Offsets(ends) => ends.iter().filter(|&&end| end > written).count(),
+        };
+        count as u64
+    }
+}
 
 fn parent_or_dot(path: &Path) -> PathBuf {
     match path.parent() {
@@ -538,8 +557,6 @@ pub struct Writer {
     pub stdout_only: bool,
     pub levels: LevelTable,
     outs: Vec<Out>,
-    /// Record ends of the batch, reused across batches.
-    ends: Vec<usize>,
     touched: Vec<usize>,
     pattern_handles: Vec<usize>,
     path_buf: Vec<u8>,
@@ -570,7 +587,6 @@ impl Writer {
             stdout_only,
             levels,
             outs: Vec::new(),
-            ends: Vec::new(),
             touched: Vec::new(),
             pattern_handles: Vec::new(),
             path_buf: Vec::new(),
@@ -579,17 +595,22 @@ impl Writer {
 
     /// Runs the writer on its own thread; the handle yields the final status once the
     /// queue is closed and drained and every file synced.
-    pub fn spawn(mut self, queue: Receiver<Msg>, done: Sender<Exit>) -> io::Result<()> {
+    pub fn spawn(
+        mut self,
+        queue: Receiver<Msg>,
+        spent: Pool<Batch>,
+        done: Sender<Exit>,
+    ) -> io::Result<()> {
         thread::Builder::new()
             .name("writer".into())
             .spawn(move || {
-                let exit = self.run(&queue);
+                let exit = self.run(&queue, &spent);
                 let _ = done.send(exit);
             })?;
         Ok(())
     }
 
-    fn run(&mut self, queue: &Receiver<Msg>) -> Exit {
+    fn run(&mut self, queue: &Receiver<Msg>, spent: &Pool<Batch>) -> Exit {
         loop {
             let msg = match queue.recv_timeout(Duration::from_secs(1)) {
                 Ok(msg) => msg,
@@ -601,7 +622,11 @@ impl Writer {
                 Err(RecvTimeoutError::Disconnected) => break,
             };
             let result = match msg {
-                Msg::Batch(batch) => self.write_batch(&batch),
+                Msg::Batch(batch) => {
+                    let written = self.write_batch(&batch);
+                    spent.give(batch);
+                    written
+                }
                 Msg::Checkpoint => {
                     self.registry.sync_files();
                     self.registry.sync_dirs();
@@ -615,13 +640,27 @@ impl Writer {
             if result.is_err() {
                 // Stdout was the only output and its reader is gone: stop quietly; the
                 // dropped queue tells the pipeline to stop reading.
-                self.registry.sync_files();
-                let _ = self.registry.outcome();
-                return Exit::BrokenPipe;
+                return self.finish(result);
             }
         }
+        self.finish(Ok(()))
+    }
+
+    /// Writes one batch and finishes, on the calling thread: `rlog write` needs no
+    /// queue, and sparing two thread starts is a third of its start-up.
+    pub fn write_once(mut self, batch: &Batch) -> Exit {
+        let result = self.write_batch(batch);
+        self.finish(result)
+    }
+
+    /// Syncs every file and directory and returns the run's status.
+    fn finish(&mut self, result: Result<(), BrokenPipe>) -> Exit {
         self.registry.sync_files();
-        self.registry.outcome()
+        let exit = self.registry.outcome();
+        match result {
+            Ok(()) => exit,
+            Err(BrokenPipe) => exit.worst(Exit::BrokenPipe),
+        }
     }
 
     fn write_batch(&mut self, batch: &Batch) -> Result<(), BrokenPipe> {
@@ -655,9 +694,8 @@ impl Writer {
                 let Target::Fixed(h) = self.sinks[i].target else {
                     unreachable!("fast path is taken only when every sink is fixed")
                 };
-                self.ends.clear();
-                self.ends.extend(batch.records.iter().map(|r| r.end));
-                self.registry.append(h, &batch.text, &self.ends)?;
+                self.registry
+                    .append(h, &batch.text, Ends::Records(&batch.records))?;
             }
             return Ok(());
         }
@@ -694,7 +732,9 @@ impl Writer {
         for h in std::mem::take(&mut self.touched) {
             let out = std::mem::take(&mut self.outs[h]);
             if result.is_ok() {
-                result = self.registry.append(h, &out.bytes, &out.ends);
+                result = self
+                    .registry
+                    .append(h, &out.bytes, Ends::Offsets(&out.ends));
             }
             let mut out = out;
             out.bytes.clear();
