@@ -32,6 +32,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
         Ok(cli) => cli,
         Err(e) => return report_clap_error(&e),
     };
+    if let Some(Command::Generate(args)) = &cli.command {
+        return crate::generate::run(&args.dir);
+    }
     // Listening starts before any file is opened, so a signal during start-up still
     // ends in a drain rather than a default death.
     let signals = match signals::listen(&[SIGTERM, SIGINT, SIGHUP, SIGUSR1]) {
@@ -52,6 +55,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
         None => Source::Stdin,
         Some(Command::Write(w)) => Source::Message(join_message(&w.message)),
         Some(Command::Run(r)) => Source::Run(r),
+        Some(Command::Generate(_)) => unreachable!("generate returns before any signal handling"),
     };
     run_pipeline(config, source, &signals)
 }

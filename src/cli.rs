@@ -1,10 +1,11 @@
 //! What the user can say: the command line, defined with clap, and nothing else.
 
 use std::ffi::{OsStr, OsString};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::builder::{PossibleValue, StringValueParser, TypedValueParser};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 
 use crate::size::parse_size;
 
@@ -67,6 +68,13 @@ pub enum Command {
     /// Run COMMAND, logging its stdout and stderr line by line; exit with its status.
     #[command(after_help = RUN_HELP)]
     Run(RunArgs),
+
+    /// Write shell completions and man pages into DIR/completions and DIR/man.
+    #[command(
+        hide = true,
+        after_help = "Example (refreshes the committed copies):\n  cargo run -- generate ."
+    )]
+    Generate(GenerateArgs),
 }
 
 const RUN_HELP: &str = "\
@@ -124,6 +132,13 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Folder to write into; its completions/ and man/ are created when missing.
+    #[arg(value_name = "DIR", value_hint = ValueHint::DirPath)]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
 pub struct WriteArgs {
     /// The message; several arguments are joined with one space.
     #[arg(value_name = "MESSAGE", required = true, num_args = 1..)]
@@ -148,6 +163,7 @@ pub struct Options {
         long = "path",
         value_name = "[LEVEL=]PATH",
         env = "RLOG_PATH",
+        value_hint = ValueHint::FilePath,
         global = true
     )]
     pub paths: Vec<String>,
