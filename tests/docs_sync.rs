@@ -354,3 +354,27 @@ fn every_subcommand_help_shows_examples() {
             .stdout(predicate::function(shows_examples));
     }
 }
+
+#[test]
+fn readme_exit_status_table_has_every_code_of_the_exit_table() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    let section = readme
+        .split("## Exit status")
+        .nth(1)
+        .expect("README has an Exit status section");
+    let codes: Vec<&str> = rlog::exit::TABLE
+        .lines()
+        .skip(1)
+        // A row is indented by two spaces; a wrapped meaning, further.
+        .filter(|row| row.starts_with("  ") && !row.starts_with("   "))
+        .filter_map(|row| row.split_whitespace().next())
+        .collect();
+    assert!(codes.len() >= 7, "{codes:?}");
+    for code in codes {
+        assert!(
+            section.contains(&format!("\n| {code} |")),
+            "README's exit status table lacks {code}, which src/exit.rs lists"
+        );
+    }
+}
