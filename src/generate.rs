@@ -683,7 +683,7 @@ fn extra_examples(roff: &mut Roff, root: &Command) {
             "}",
         ],
     );
-    if has_option(root, "rotate-size") {
+    if has_option(root, "rotate-size") && has_option(root, "rotate-keep") {
         example(
             "Or let rlog rotate the file itself, between lines:",
             &["long-job | rlog -p job.log --rotate-size 10MiB --rotate-keep 5"],
