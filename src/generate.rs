@@ -145,11 +145,12 @@ fn root_page(root: &Command) -> io::Result<Vec<u8>> {
     let mut page = Page::default();
     clap_sections(&mut page, &man, root)?;
     let blocks = help_blocks(root);
-    for block in &blocks {
-        if !block.is_examples() && !block.is_exit_status() {
-            page.add(&block.section());
-        }
-    }
+    add_block_sections(
+        &mut page,
+        blocks
+            .iter()
+            .filter(|b| !b.is_examples() && !b.is_exit_status()),
+    );
     page.add(&signals_section(root));
     page.add(&exit_status_section(exit::TABLE));
     page.add(&environment_section(root));
@@ -186,17 +187,21 @@ fn subcommand_page(sub: &Command) -> io::Result<Vec<u8>> {
     let mut page = Page::default();
     clap_sections(&mut page, &man, &sub)?;
     let blocks = help_blocks(&sub);
-    for block in &blocks {
-        if block.is_exit_status() {
-            page.add(&exit_status_section(&block.text()));
-        } else if !block.is_examples() {
-            page.add(&block.section());
-        }
+    add_block_sections(
+        &mut page,
+        blocks
+            .iter()
+            .filter(|b| !b.is_examples() && !b.is_exit_status()),
+    );
+    for block in blocks.iter().filter(|b| b.is_exit_status()) {
+        page.add(&exit_status_section(&block.text()));
     }
     page.add(&examples_section(&blocks));
-    page.add(&see_also_section(&[format!(
-        "{BIN}(1), for exit status, signals, environment and files"
-    )]));
+    let covers = match blocks.iter().any(HelpBlock::is_exit_status) {
+        true => "signals, environment and files",
+        false => "exit status, signals, environment and files",
+    };
+    page.add(&see_also_section(&[format!("{BIN}(1), for {covers}")]));
     page.render(|w| man.render_version_section(w))?;
     Ok(page.out)
 }
@@ -244,12 +249,14 @@ impl Page {
     }
 }
 
-/// A titled block of a command's after-help text: an unindented `Title: lead` line, then
-/// indented lines, up to a blank line.
+/// A block of a command's after-help text, up to a blank line: a `Title: lead` line
+/// (or, for prose, a paragraph under the title "Notes"), then indented lines.
 #[derive(Debug, PartialEq, Eq)]
 struct HelpBlock {
     title: String,
+    /// Prose, filled when rendered.
     lead: String,
+    /// Indented lines, kept as laid out.
     lines: Vec<String>,
 }
 
@@ -262,6 +269,23 @@ fn help_blocks(cmd: &Command) -> Vec<HelpBlock> {
     parse_help_blocks(&text)
 }
 
+/// `Title: lead` on an unindented line, where the title is a few words (parentheses,
+/// slashes and dashes allowed), not the start of a sentence that holds a colon.
+fn heading(line: &str) -> Option<(&str, &str)> {
+    if line.starts_with(char::is_whitespace) {
+        return None;
+    }
+    let (title, lead) = line.split_once(':')?;
+    let is_title = !title.is_empty()
+        && title.len() <= 60
+        && title.starts_with(|c: char| c.is_ascii_uppercase())
+        && title
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || " ()-/,_".contains(c))
+        && (lead.is_empty() || lead.starts_with(' '));
+    is_title.then(|| (title.trim(), lead.trim()))
+}
+
 fn parse_help_blocks(text: &str) -> Vec<HelpBlock> {
     let mut blocks: Vec<HelpBlock> = Vec::new();
     let mut open = false;
@@ -270,24 +294,38 @@ fn parse_help_blocks(text: &str) -> Vec<HelpBlock> {
             open = false;
             continue;
         }
-        let indented = line.starts_with(char::is_whitespace);
-        match blocks.last_mut() {
-            Some(block) if open && indented => block.lines.push(line.to_string()),
-            _ => {
-                let (title, lead) = match line.split_once(':') {
-                    Some((title, lead)) if !indented => (title.trim(), lead.trim()),
-                    _ => ("Notes", line.trim()),
-                };
-                blocks.push(HelpBlock {
-                    title: title.to_string(),
-                    lead: lead.to_string(),
-                    lines: Vec::new(),
-                });
-                open = true;
+        let (title, lead) = match (heading(line), blocks.last_mut()) {
+            (None, Some(block)) if open => {
+                if line.starts_with(char::is_whitespace) || !block.lines.is_empty() {
+                    block.lines.push(line.to_string());
+                } else {
+                    block.lead.push(' ');
+                    block.lead.push_str(line.trim());
+                }
+                continue;
             }
-        }
+            (Some(found), _) => found,
+            (None, _) => ("Notes", line.trim()),
+        };
+        blocks.push(HelpBlock {
+            title: title.to_string(),
+            lead: lead.to_string(),
+            lines: Vec::new(),
+        });
+        open = true;
     }
     blocks
+}
+
+/// The blocks that become sections of their own, in order; a title seen before adds
+/// its block to that title's section rather than repeating the heading.
+fn add_block_sections<'a>(page: &mut Page, blocks: impl Iterator<Item = &'a HelpBlock>) {
+    let mut seen: Vec<&str> = Vec::new();
+    for block in blocks {
+        let repeated = seen.contains(&block.title.as_str());
+        page.add(&block.section(!repeated));
+        seen.push(&block.title);
+    }
 }
 
 impl HelpBlock {
@@ -310,15 +348,19 @@ impl HelpBlock {
     }
 
     /// The block as a man page section: the title (without its parenthesis) as heading,
-    /// the lead as a paragraph, the indented lines kept as they are laid out.
-    fn section(&self) -> Roff {
+    /// the lead as a paragraph, the indented lines kept as they are laid out. Without the
+    /// heading, it continues the section before it.
+    fn section(&self, with_heading: bool) -> Roff {
         let (heading, aside) = match self.title.split_once('(') {
             Some((heading, aside)) => (heading.trim(), Some(aside.trim_end_matches(')'))),
             None => (self.title.as_str(), None),
         };
         let mut roff = Roff::new();
-        roff.control("SH", [heading.to_uppercase().as_str()]);
+        if with_heading {
+            roff.control("SH", [heading.to_uppercase().as_str()]);
+        }
         if let Some(aside) = aside {
+            roff.control("PP", []);
             roff.text([roman(format!("For {aside}."))]);
         }
         if !self.lead.is_empty() {
@@ -462,7 +504,7 @@ fn signals_section(root: &Command) -> Roff {
         roff.control("PP", []);
         roff.text([
             bold("rlog run"),
-            roman(" forwards TERM, INT and HUP to the command it runs; see "),
+            roman(" also forwards TERM, INT and HUP to the command it runs; see "),
             bold("rlog-run"),
             roman("(1)."),
         ]);
@@ -504,31 +546,29 @@ fn env_meaning(arg: &Arg, long: &str, only_in: Option<&str>) -> Vec<Inline> {
         .map(|names| names.join(" "))
         .unwrap_or_else(|| "VALUE".to_string());
     let mut text = vec![roman("Same as "), bold(format!("--{long}"))];
-    match arg.get_action() {
-        ArgAction::SetTrue | ArgAction::SetFalse => {
-            text.push(roman(" when set to "));
-            text.push(bold("true"));
-            text.push(roman("; the value must be "));
-            text.push(bold("true"));
-            text.push(roman(" or "));
-            text.push(bold("false"));
-        }
-        ArgAction::Append => {
-            text.push(roman(" "));
-            text.push(italic(value));
-            match arg.get_value_delimiter() {
-                Some(sep) => text.push(roman(format!(", several separated by '{sep}'"))),
-                None => text.push(roman(", one value (repeat the option for more)")),
-            }
-        }
-        _ => {
-            text.push(roman(" "));
-            text.push(italic(value));
-        }
+    let is_flag = matches!(arg.get_action(), ArgAction::SetTrue | ArgAction::SetFalse);
+    if !is_flag {
+        text.push(roman(" "));
+        text.push(italic(value));
     }
     if let Some(sub) = only_in {
         text.push(roman(" in "));
         text.push(bold(format!("{BIN} {sub}")));
+    }
+    match arg.get_action() {
+        _ if is_flag => text.extend([
+            roman(" when set to "),
+            bold("true"),
+            roman("; the value must be "),
+            bold("true"),
+            roman(" or "),
+            bold("false"),
+        ]),
+        ArgAction::Append => match arg.get_value_delimiter() {
+            Some(sep) => text.push(roman(format!(", several separated by '{sep}'"))),
+            None => text.push(roman(", one value (repeat the option for more)")),
+        },
+        _ => {}
     }
     text.push(roman(". "));
     if let Some(help) = arg.get_help() {
@@ -745,6 +785,21 @@ mod tests {
     }
 
     #[test]
+    fn prose_with_a_colon_is_a_paragraph_not_a_title() {
+        let text =
+            "Records (\"started: x\") are logged\nunless --quiet.\n\nSee also: rlog.\nmore prose\n";
+        let blocks = parse_help_blocks(text);
+        assert_eq!(blocks.len(), 2, "{blocks:?}");
+        assert_eq!(blocks[0].title, "Notes");
+        assert_eq!(
+            blocks[0].lead,
+            "Records (\"started: x\") are logged unless --quiet."
+        );
+        assert_eq!(blocks[1].title, "See also");
+        assert_eq!(blocks[1].lead, "rlog. more prose");
+    }
+
+    #[test]
     fn help_blocks_split_on_titles_and_blank_lines() {
         let text = "Examples:\n  a\n  b\n\nLevels: X 1, Y 2.\n\nTokens (-f/--format):\n  %{x}  x\nOdd: new block\n";
         let blocks = parse_help_blocks(text);
@@ -755,9 +810,9 @@ mod tests {
         );
         assert_eq!(blocks[0].lines, ["  a", "  b"]);
         assert_eq!(blocks[1].lead, "X 1, Y 2.");
-        let section = blocks[2].section().render();
+        let section = blocks[2].section(true).render();
         assert!(
-            section.contains(".SH TOKENS\nFor \\-f/\\-\\-format.\n"),
+            section.contains(".SH TOKENS\n.PP\nFor \\-f/\\-\\-format.\n"),
             "{section}"
         );
     }
