@@ -85,9 +85,17 @@ Examples:
 
 Start and end records (\"started: ...\", \"exited with status 3 after 1m 2s\") are logged
 unless --quiet. TERM, INT and HUP sent to rlog are forwarded to COMMAND; rlog reads both
-pipes until they close, even after COMMAND exits. Exit status: COMMAND's own; 128+N when
-signal N ended it; 124 when --time-limit passed; 127 when COMMAND is not found; 126 when it
-cannot be run; 74 when COMMAND succeeded but a line could not be logged.";
+pipes until they close, even after COMMAND exits.
+
+Exit status:
+  N      COMMAND's own exit status
+  128+N  signal N ended COMMAND
+  124    --time-limit passed
+  126    COMMAND cannot be run
+  127    COMMAND is not found
+  74     COMMAND succeeded but a line could not be logged
+
+rlog's own errors (64, 73, 75) mean what they mean for rlog; see rlog --help.";
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -95,6 +103,8 @@ pub struct RunArgs {
     #[arg(
         long,
         value_name = "LEVEL",
+        value_parser = LevelNameParser,
+        hide_possible_values = true,
         env = "RLOG_STDERR_LEVEL",
         default_value = "ERROR"
     )]
