@@ -180,6 +180,7 @@ fn bash_offers_level_names_after_level() {
     assert_eq!(bash_complete(&["rlog", "-l", ""]), all);
     assert_eq!(bash_complete(&["rlog", "--min-level", ""]), all);
     assert_eq!(bash_complete(&["rlog", "write", "--level", "E"]), ["ERROR"]);
+    assert_eq!(bash_complete(&["rlog", "run", "--stderr-level", ""]), all);
 }
 
 #[test]
