@@ -50,6 +50,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
                 return Exit::Usage;
             }
         },
+        Some(Command::Generate(args)) => return crate::generate::run(&args.dir),
     };
     // Listening starts before any file is opened, so a signal during start-up still
     // ends in a drain rather than a default death.

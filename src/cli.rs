@@ -1,9 +1,11 @@
 //! What the user can say: the command line, defined with clap, and nothing else.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::{PossibleValue, StringValueParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 
 use crate::size::parse_size;
 
@@ -66,6 +68,13 @@ pub enum Command {
     /// Run COMMAND, logging its stdout and stderr line by line; exit with its status.
     #[command(after_help = RUN_HELP)]
     Run(RunArgs),
+
+    /// Write shell completions and man pages into DIR/completions and DIR/man.
+    #[command(
+        hide = true,
+        after_help = "Example (refreshes the committed copies):\n  cargo run -- generate ."
+    )]
+    Generate(GenerateArgs),
 }
 
 const RUN_HELP: &str = "\
@@ -76,9 +85,17 @@ Examples:
 
 Start and end records (\"started: ...\", \"exited with status 3 after 1m 2s\") are logged
 unless --quiet. TERM, INT and HUP sent to rlog are forwarded to COMMAND; rlog reads both
-pipes until they close, even after COMMAND exits. Exit status: COMMAND's own; 128+N when
-signal N ended it; 124 when --time-limit passed; 127 when COMMAND is not found; 126 when it
-cannot be run; 74 when COMMAND succeeded but a line could not be logged.";
+pipes until they close, even after COMMAND exits.
+
+Exit status:
+  N      COMMAND's own exit status
+  128+N  signal N ended COMMAND
+  124    --time-limit passed
+  126    COMMAND cannot be run
+  127    COMMAND is not found
+  74     COMMAND succeeded but a line could not be logged
+
+rlog's own errors (64, 73, 75) mean what they mean for rlog; see rlog --help.";
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -86,6 +103,8 @@ pub struct RunArgs {
     #[arg(
         long,
         value_name = "LEVEL",
+        value_parser = LevelNameParser,
+        hide_possible_values = true,
         env = "RLOG_STDERR_LEVEL",
         default_value = "ERROR"
     )]
@@ -123,6 +142,13 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Folder to write into; its completions/ and man/ are created when missing.
+    #[arg(value_name = "DIR", value_hint = ValueHint::DirPath)]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
 pub struct WriteArgs {
     /// The message; several arguments are joined with one space.
     #[arg(value_name = "MESSAGE", required = true, num_args = 1..)]
@@ -147,23 +173,27 @@ pub struct Options {
         long = "path",
         value_name = "[LEVEL=]PATH",
         env = "RLOG_PATH",
+        value_hint = ValueHint::FilePath,
         global = true
     )]
     pub paths: Vec<String>,
 
-    /// Level of the lines (NOTSET, DEBUG, INFO, WARNING, ERROR, CRITICAL, or a defined one).
+    /// Level of the lines: NOTSET, DEBUG, INFO, WARNING, ERROR, CRITICAL (any case), or a
+    /// name from --define-level.
     #[arg(
         short = 'l',
         long,
         value_name = "LEVEL",
+        value_parser = LevelNameParser,
+        hide_possible_values = true,
         env = "RLOG_LEVEL",
         default_value = "INFO",
         global = true
     )]
     pub level: String,
 
-    /// Drop lines below this level.
-    #[arg(long, value_name = "LEVEL", env = "RLOG_MIN_LEVEL", global = true)]
+    /// Drop lines below this level (a level name, as for --level).
+    #[arg(long, value_name = "LEVEL", value_parser = LevelNameParser, hide_possible_values = true, env = "RLOG_MIN_LEVEL", global = true)]
     pub min_level: Option<String>,
 
     /// Line pattern, e.g. '%{timestamp} %{level:-7} %{message}' (the default).
@@ -180,7 +210,7 @@ pub struct Options {
     #[arg(long, env = "RLOG_JSON", global = true, conflicts_with = "format")]
     pub json: bool,
 
-    /// Value of %{tag} (like logger -t).
+    /// Value of %{tag}, any text (like logger -t).
     #[arg(
         short = 't',
         long,
@@ -191,12 +221,23 @@ pub struct Options {
     )]
     pub tag: String,
 
-    /// Add a level, NAME=NUMBER (repeatable), e.g. NOTICE=25.
-    #[arg(long, value_name = "NAME=NUMBER", global = true)]
+    /// Add a level, NAME=NUMBER (repeatable, or comma-separated), e.g. NOTICE=25.
+    #[arg(
+        long,
+        value_name = "NAME=NUMBER",
+        env = "RLOG_DEFINE_LEVEL",
+        value_delimiter = ',',
+        global = true
+    )]
     pub define_level: Vec<String>,
 
-    /// Take each line's level from a leading marker (<3>, ERROR, [WARN], E: ...) and strip it.
-    #[arg(long, env = "RLOG_PARSE_LEVEL", global = true)]
+    // The help is an attribute, not a doc comment: rustdoc would read [WARN] as a link.
+    #[arg(
+        long,
+        env = "RLOG_PARSE_LEVEL",
+        global = true,
+        help = "Take each line's level from a leading marker (<3>, ERROR, [WARN], E: ...) and strip it"
+    )]
     pub parse_level: bool,
 
     /// Also echo lines to stdout (like tee), control bytes escaped, coloured by level.
@@ -219,7 +260,7 @@ pub struct Options {
     #[arg(long, value_name = "DURATION", env = "RLOG_DRAIN_TIMEOUT", value_parser = humantime::parse_duration, global = true)]
     pub drain_timeout: Option<Duration>,
 
-    /// How long a failing write is retried before its path is given up (0 = at once).
+    /// How long a failing write is retried before its path is given up (e.g. 10s, 1m; 0 = at once).
     #[arg(long, value_name = "DURATION", env = "RLOG_RETRY_FOR", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
     pub retry_for: Duration,
 
@@ -230,6 +271,31 @@ pub struct Options {
     /// Flush to the OS at exit but skip fsync (faster; lines may be lost in a crash).
     #[arg(long, env = "RLOG_NO_SYNC", global = true)]
     pub no_sync: bool,
+}
+
+/// Parses a level name. The built-in names are its possible values, so shell completion
+/// offers them, but any name passes here: `--define-level` may add more, and the level
+/// table checks every name once all options are known.
+#[derive(Clone, Copy, Debug)]
+pub struct LevelNameParser;
+
+impl TypedValueParser for LevelNameParser {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<String, clap::Error> {
+        StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(crate::level::builtin_names().map(
+            |(name, aliases)| PossibleValue::new(name).aliases(aliases),
+        )))
+    }
 }
 
 #[cfg(test)]
@@ -252,5 +318,21 @@ mod tests {
             assert_eq!(cli.options.paths, vec!["a.log".to_string()]);
             assert!(matches!(cli.command, Some(Command::Write(_))));
         }
+    }
+
+    #[test]
+    fn level_options_accept_names_beyond_the_built_in_ones() {
+        let cli = Cli::try_parse_from([
+            "rlog",
+            "--define-level",
+            "NOTICE=25",
+            "--level",
+            "notice",
+            "--min-level",
+            "Notice",
+        ])
+        .unwrap();
+        assert_eq!(cli.options.level, "notice");
+        assert_eq!(cli.options.min_level.as_deref(), Some("Notice"));
     }
 }

@@ -31,6 +31,19 @@ const BUILTIN: [(&str, i32); 6] = [
 /// Other spellings users type for the built-in levels.
 const ALIASES: [(&str, &str); 2] = [("WARN", "WARNING"), ("FATAL", "CRITICAL")];
 
+/// The built-in level names, lowest first, each with its other spellings: what help and
+/// shell completion offer.
+pub fn builtin_names() -> impl Iterator<Item = (&'static str, Vec<&'static str>)> {
+    BUILTIN.iter().map(|&(name, _)| {
+        let aliases = ALIASES
+            .iter()
+            .filter(|&&(_, target)| target == name)
+            .map(|&(alias, _)| alias)
+            .collect();
+        (name, aliases)
+    })
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LevelError {
     Unknown { given: String, known: String },

@@ -18,6 +18,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod exit;
+pub mod generate;
 pub mod input;
 pub mod level;
 pub mod pattern;
