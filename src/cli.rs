@@ -4,6 +4,7 @@ use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::BoolishValueParser;
 use clap::builder::{PossibleValue, StringValueParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 
@@ -111,15 +112,15 @@ pub struct RunArgs {
     pub stderr_level: String,
 
     /// Leave out the start and end records.
-    #[arg(short = 'q', long, env = "RLOG_QUIET")]
+    #[arg(value_parser = BoolishValueParser::new(), short = 'q', long, env = "RLOG_QUIET")]
     pub quiet: bool,
 
     /// Set PYTHONUNBUFFERED=1 and stdbuf's line-buffering preload (when coreutils has it).
-    #[arg(long, env = "RLOG_ENV_UNBUFFERED")]
+    #[arg(value_parser = BoolishValueParser::new(), long, env = "RLOG_ENV_UNBUFFERED")]
     pub env_unbuffered: bool,
 
     /// Start COMMAND in its own process group and send signals to the whole group.
-    #[arg(long, env = "RLOG_PROCESS_GROUP")]
+    #[arg(value_parser = BoolishValueParser::new(), long, env = "RLOG_PROCESS_GROUP")]
     pub process_group: bool,
 
     /// SIGKILL a COMMAND still running this long after a forwarded signal (default for
@@ -133,7 +134,7 @@ pub struct RunArgs {
 
     /// When COMMAND fails, print the lines it logged to stderr (read back from the first
     /// --path), so cron mails output only on failure.
-    #[arg(long, env = "RLOG_ON_FAILURE_PRINT")]
+    #[arg(value_parser = BoolishValueParser::new(), long, env = "RLOG_ON_FAILURE_PRINT")]
     pub on_failure_print: bool,
 
     /// The command and its arguments (put them after --).
@@ -207,7 +208,7 @@ pub struct Options {
     pub format: Option<String>,
 
     /// Write one JSON object per line instead of the pattern.
-    #[arg(long, env = "RLOG_JSON", global = true, conflicts_with = "format")]
+    #[arg(value_parser = BoolishValueParser::new(), long, env = "RLOG_JSON", global = true, conflicts_with = "format")]
     pub json: bool,
 
     /// Value of %{tag}, any text (like logger -t).
@@ -234,6 +235,7 @@ pub struct Options {
     // The help is an attribute, not a doc comment: rustdoc would read [WARN] as a link.
     #[arg(
         long,
+        value_parser = BoolishValueParser::new(),
         env = "RLOG_PARSE_LEVEL",
         global = true,
         help = "Take each line's level from a leading marker (<3>, ERROR, [WARN], E: ...) and strip it"
@@ -241,7 +243,7 @@ pub struct Options {
     pub parse_level: bool,
 
     /// Also echo lines to stdout (like tee), control bytes escaped, coloured by level.
-    #[arg(long, env = "RLOG_CONSOLE", global = true)]
+    #[arg(value_parser = BoolishValueParser::new(), long, env = "RLOG_CONSOLE", global = true)]
     pub console: bool,
 
     /// When to colour console output.
@@ -249,7 +251,7 @@ pub struct Options {
     pub color: Color,
 
     /// Escape control bytes in files too (\x1b, \r...), for logs read by trusting tools.
-    #[arg(long, env = "RLOG_ESCAPE", global = true)]
+    #[arg(value_parser = BoolishValueParser::new(), long, env = "RLOG_ESCAPE", global = true)]
     pub escape: bool,
 
     /// After SIGTERM/SIGINT, keep reading this long for the producer's last lines (e.g. 2s, 500ms).
@@ -269,7 +271,7 @@ pub struct Options {
     pub max_line: u64,
 
     /// Flush to the OS at exit but skip fsync (faster; lines may be lost in a crash).
-    #[arg(long, env = "RLOG_NO_SYNC", global = true)]
+    #[arg(value_parser = BoolishValueParser::new(), long, env = "RLOG_NO_SYNC", global = true)]
     pub no_sync: bool,
 }
 

@@ -336,3 +336,20 @@ fn closed_stdout_is_a_quiet_stop() {
         "rlog must stop quietly, as a filter does"
     );
 }
+
+#[test]
+fn boolean_variables_accept_the_usual_spellings() {
+    let dir = tempdir();
+    for (value, synced) in [("1", false), ("yes", false), ("true", false), ("0", true), ("off", true)] {
+        rlog(dir.path())
+            .env("RLOG_NO_SYNC", value)
+            .env("RLOG_JSON", value)
+            .args(["-p", "b.log"])
+            .write_stdin("x\n")
+            .assert()
+            .success();
+        let last = common::read_lines(dir.path().join("b.log")).pop().unwrap();
+        // RLOG_JSON follows the same spelling: JSON exactly when NO_SYNC is on.
+        assert_eq!(last.starts_with('{'), !synced, "RLOG_JSON={value}: {last}");
+    }
+}
