@@ -41,7 +41,7 @@ _rlog() {
 
     case "${cmd}" in
         rlog)
-            opts="-p -l -f -t -h -V --path --level --min-level --format --json --tag --define-level --parse-level --console --color --escape --grace --drain-timeout --retry-for --max-line --no-sync --help --version write run help"
+            opts="-p -l -f -t -h -V --path --level --min-level --format --json --tag --define-level --parse-level --console --color --escape --grace --drain-timeout --retry-for --max-line --rotate-size --rotate-keep --rotate-compress --no-sync --help --version write run help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -129,6 +129,14 @@ _rlog() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --rotate-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rotate-keep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -193,7 +201,7 @@ _rlog() {
             return 0
             ;;
         rlog__subcmd__run)
-            opts="-q -p -l -f -t -h --stderr-level --quiet --env-unbuffered --process-group --kill-after --time-limit --on-failure-print --path --level --min-level --format --json --tag --define-level --parse-level --console --color --escape --grace --drain-timeout --retry-for --max-line --no-sync --help"
+            opts="-q -p -l -f -t -h --stderr-level --quiet --env-unbuffered --process-group --kill-after --time-limit --on-failure-print --path --level --min-level --format --json --tag --define-level --parse-level --console --color --escape --grace --drain-timeout --retry-for --max-line --rotate-size --rotate-keep --rotate-compress --no-sync --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -293,6 +301,14 @@ _rlog() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --rotate-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rotate-keep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -301,7 +317,7 @@ _rlog() {
             return 0
             ;;
         rlog__subcmd__write)
-            opts="-p -l -f -t -h --path --level --min-level --format --json --tag --define-level --parse-level --console --color --escape --grace --drain-timeout --retry-for --max-line --no-sync --help"
+            opts="-p -l -f -t -h --path --level --min-level --format --json --tag --define-level --parse-level --console --color --escape --grace --drain-timeout --retry-for --max-line --rotate-size --rotate-keep --rotate-compress --no-sync --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -386,6 +402,14 @@ _rlog() {
                     return 0
                     ;;
                 --max-line)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rotate-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rotate-keep)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

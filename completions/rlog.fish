@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_rlog_global_optspecs
-    string join \n p/path= l/level= min-level= f/format= json t/tag= define-level= parse-level console color= escape grace= drain-timeout= retry-for= max-line= no-sync h/help V/version
+    string join \n p/path= l/level= min-level= f/format= json t/tag= define-level= parse-level console color= escape grace= drain-timeout= retry-for= max-line= rotate-size= rotate-keep= rotate-compress no-sync h/help V/version
 end
 
 function __fish_rlog_needs_command
@@ -47,10 +47,13 @@ complete -c rlog -n "__fish_rlog_needs_command" -l grace -d 'After SIGTERM/SIGIN
 complete -c rlog -n "__fish_rlog_needs_command" -l drain-timeout -d 'Bound on the drain and sync at exit (e.g. 5s); exit 75 when it passes. Default: none' -r
 complete -c rlog -n "__fish_rlog_needs_command" -l retry-for -d 'How long a failing write is retried before its path is given up (e.g. 10s, 1m; 0 = at once)' -r
 complete -c rlog -n "__fish_rlog_needs_command" -l max-line -d 'Longest record in bytes (1MiB, 64k...); longer lines are split into several records' -r
+complete -c rlog -n "__fish_rlog_needs_command" -l rotate-size -d 'Rotate a file before it would grow past SIZE (10MiB, 500k, 1G; KiB/MiB/GiB are powers of 1024, k/M/G of 1000); the archive is PATH.<UTC time>' -r
+complete -c rlog -n "__fish_rlog_needs_command" -l rotate-keep -d 'Archives kept per file after rotation (0 keeps none); the oldest go first' -r
 complete -c rlog -n "__fish_rlog_needs_command" -l json -d 'Write one JSON object per line instead of the pattern'
 complete -c rlog -n "__fish_rlog_needs_command" -l parse-level -d 'Take each line\'s level from a leading marker (<3>, ERROR, [WARN], E: ...) and strip it'
 complete -c rlog -n "__fish_rlog_needs_command" -l console -d 'Also echo lines to stdout (like tee), control bytes escaped, coloured by level'
 complete -c rlog -n "__fish_rlog_needs_command" -l escape -d 'Escape control bytes in files too (\\x1b, \\r...), for logs read by trusting tools'
+complete -c rlog -n "__fish_rlog_needs_command" -l rotate-compress -d 'Gzip archives in the background (PATH.<time>.gz)'
 complete -c rlog -n "__fish_rlog_needs_command" -l no-sync -d 'Flush to the OS at exit but skip fsync (faster; lines may be lost in a crash)'
 complete -c rlog -n "__fish_rlog_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rlog -n "__fish_rlog_needs_command" -s V -l version -d 'Print version'
@@ -80,10 +83,13 @@ complete -c rlog -n "__fish_rlog_using_subcommand write" -l grace -d 'After SIGT
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l drain-timeout -d 'Bound on the drain and sync at exit (e.g. 5s); exit 75 when it passes. Default: none' -r
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l retry-for -d 'How long a failing write is retried before its path is given up (e.g. 10s, 1m; 0 = at once)' -r
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l max-line -d 'Longest record in bytes (1MiB, 64k...); longer lines are split into several records' -r
+complete -c rlog -n "__fish_rlog_using_subcommand write" -l rotate-size -d 'Rotate a file before it would grow past SIZE (10MiB, 500k, 1G; KiB/MiB/GiB are powers of 1024, k/M/G of 1000); the archive is PATH.<UTC time>' -r
+complete -c rlog -n "__fish_rlog_using_subcommand write" -l rotate-keep -d 'Archives kept per file after rotation (0 keeps none); the oldest go first' -r
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l json -d 'Write one JSON object per line instead of the pattern'
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l parse-level -d 'Take each line\'s level from a leading marker (<3>, ERROR, [WARN], E: ...) and strip it'
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l console -d 'Also echo lines to stdout (like tee), control bytes escaped, coloured by level'
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l escape -d 'Escape control bytes in files too (\\x1b, \\r...), for logs read by trusting tools'
+complete -c rlog -n "__fish_rlog_using_subcommand write" -l rotate-compress -d 'Gzip archives in the background (PATH.<time>.gz)'
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l no-sync -d 'Flush to the OS at exit but skip fsync (faster; lines may be lost in a crash)'
 complete -c rlog -n "__fish_rlog_using_subcommand write" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l stderr-level -d 'Level of the command\'s stderr lines (stdout lines get --level)' -r -f -a "NOTSET\t''
@@ -117,6 +123,8 @@ complete -c rlog -n "__fish_rlog_using_subcommand run" -l grace -d 'After SIGTER
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l drain-timeout -d 'Bound on the drain and sync at exit (e.g. 5s); exit 75 when it passes. Default: none' -r
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l retry-for -d 'How long a failing write is retried before its path is given up (e.g. 10s, 1m; 0 = at once)' -r
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l max-line -d 'Longest record in bytes (1MiB, 64k...); longer lines are split into several records' -r
+complete -c rlog -n "__fish_rlog_using_subcommand run" -l rotate-size -d 'Rotate a file before it would grow past SIZE (10MiB, 500k, 1G; KiB/MiB/GiB are powers of 1024, k/M/G of 1000); the archive is PATH.<UTC time>' -r
+complete -c rlog -n "__fish_rlog_using_subcommand run" -l rotate-keep -d 'Archives kept per file after rotation (0 keeps none); the oldest go first' -r
 complete -c rlog -n "__fish_rlog_using_subcommand run" -s q -l quiet -d 'Leave out the start and end records'
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l env-unbuffered -d 'Set PYTHONUNBUFFERED=1 and stdbuf\'s line-buffering preload (when coreutils has it)'
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l process-group -d 'Start COMMAND in its own process group and send signals to the whole group'
@@ -125,6 +133,7 @@ complete -c rlog -n "__fish_rlog_using_subcommand run" -l json -d 'Write one JSO
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l parse-level -d 'Take each line\'s level from a leading marker (<3>, ERROR, [WARN], E: ...) and strip it'
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l console -d 'Also echo lines to stdout (like tee), control bytes escaped, coloured by level'
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l escape -d 'Escape control bytes in files too (\\x1b, \\r...), for logs read by trusting tools'
+complete -c rlog -n "__fish_rlog_using_subcommand run" -l rotate-compress -d 'Gzip archives in the background (PATH.<time>.gz)'
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l no-sync -d 'Flush to the OS at exit but skip fsync (faster; lines may be lost in a crash)'
 complete -c rlog -n "__fish_rlog_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c rlog -n "__fish_rlog_using_subcommand help; and not __fish_seen_subcommand_from write run help" -f -a "write" -d 'Log one message (arguments joined by one space); each of its lines becomes a record'

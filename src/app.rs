@@ -142,12 +142,20 @@ fn os_bytes(s: &OsString) -> Vec<u8> {
 /// Opens every path named on the command line (so a bad one fails at once, before any
 /// input is read) and builds the writer.
 fn build_writer(config: &mut Config) -> Result<Writer, Exit> {
-    let mut registry = HandleRegistry::new(WriteOptions {
+    let registry = HandleRegistry::new(WriteOptions {
         sync: config.sync,
         retry_for: config.retry_for,
         file_mode: 0o640,
         dir_mode: 0o750,
+        rotate: config.rotate.clone(),
     });
+    let mut registry = match registry {
+        Ok(registry) => registry,
+        Err(e) => {
+            warn!("cannot start the compression thread: {e}");
+            return Err(Exit::IoError);
+        }
+    };
     // With no path, stdout is the only output: once its reader is gone, the run is over.
     let stdout_only = config.paths.is_empty();
     let mut sinks: Vec<FileSink> = Vec::new();

@@ -270,6 +270,25 @@ pub struct Options {
     #[arg(long, value_name = "SIZE", env = "RLOG_MAX_LINE", default_value = "1MiB", value_parser = parse_size, global = true)]
     pub max_line: u64,
 
+    /// Rotate a file before it would grow past SIZE (10MiB, 500k, 1G; KiB/MiB/GiB are
+    /// powers of 1024, k/M/G of 1000); the archive is PATH.<UTC time>.
+    #[arg(long, value_name = "SIZE", env = "RLOG_ROTATE_SIZE", value_parser = parse_size, global = true)]
+    pub rotate_size: Option<u64>,
+
+    /// Archives kept per file after rotation (0 keeps none); the oldest go first.
+    #[arg(
+        long,
+        value_name = "N",
+        env = "RLOG_ROTATE_KEEP",
+        default_value_t = 10,
+        global = true
+    )]
+    pub rotate_keep: usize,
+
+    /// Gzip archives in the background (PATH.<time>.gz).
+    #[arg(value_parser = BoolishValueParser::new(), long, env = "RLOG_ROTATE_COMPRESS", global = true, requires = "rotate_size")]
+    pub rotate_compress: bool,
+
     /// Flush to the OS at exit but skip fsync (faster; lines may be lost in a crash).
     #[arg(value_parser = BoolishValueParser::new(), long, env = "RLOG_NO_SYNC", global = true)]
     pub no_sync: bool,

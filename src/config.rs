@@ -11,6 +11,7 @@ use crate::cli::{Color, Options};
 use crate::level::{LevelError, LevelId, LevelTable};
 use crate::pattern::{self, Context, Pattern, PatternError};
 use crate::render::{JsonStyle, Renderer, Style};
+use crate::rotate::RotatePolicy;
 
 /// A mistake in the command line (exit 64).
 #[derive(Debug)]
@@ -74,6 +75,7 @@ pub struct Config {
     pub retry_for: Duration,
     pub max_line: usize,
     pub sync: bool,
+    pub rotate: Option<RotatePolicy>,
     /// The first path without tokens, if any (`rlog run --on-failure-print` reads it).
     pub first_fixed_path: Option<PathBuf>,
 }
@@ -211,6 +213,11 @@ impl Config {
             retry_for: options.retry_for,
             max_line: usize::try_from(options.max_line).unwrap_or(usize::MAX),
             sync: !options.no_sync,
+            rotate: options.rotate_size.map(|size| RotatePolicy {
+                size,
+                keep: options.rotate_keep,
+                compress: options.rotate_compress,
+            }),
             first_fixed_path,
         })
     }

@@ -25,6 +25,7 @@ pub mod pattern;
 pub mod queue;
 pub mod record;
 pub mod render;
+pub mod rotate;
 pub mod run;
 pub mod signals;
 pub mod size;

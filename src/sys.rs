@@ -122,6 +122,41 @@ mod imp {
         )
     }
 
+    /// Renames `from` to `to`, failing with AlreadyExists rather than replacing `to`:
+    /// renameat2(RENAME_NOREPLACE), or link and unlink where the filesystem lacks it.
+    pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+        #[cfg(target_os = "linux")]
+        {
+            use std::ffi::CString;
+            use std::os::unix::ffi::OsStrExt;
+            let c = |p: &Path| {
+                CString::new(p.as_os_str().as_bytes()).map_err(|_| {
+                    io::Error::new(io::ErrorKind::InvalidInput, "path holds a NUL byte")
+                })
+            };
+            let (f, t) = (c(from)?, c(to)?);
+            // SAFETY: both pointers are valid NUL-terminated strings that outlive the call.
+            let rc = unsafe {
+                libc::renameat2(
+                    libc::AT_FDCWD,
+                    f.as_ptr(),
+                    libc::AT_FDCWD,
+                    t.as_ptr(),
+                    libc::RENAME_NOREPLACE,
+                )
+            };
+            if rc == 0 {
+                return Ok(());
+            }
+            let err = io::Error::last_os_error();
+            if !matches!(err.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOSYS)) {
+                return Err(err);
+            }
+        }
+        std::fs::hard_link(from, to)?;
+        std::fs::remove_file(from)
+    }
+
     pub fn is_regular(file: &File) -> bool {
         file.metadata()
             .map(|m| m.file_type().is_file())
@@ -193,9 +228,25 @@ mod imp {
         use std::io::IsTerminal;
         io::stdout().is_terminal()
     }
+
+    /// Untested: Windows renames fail rather than replace an existing target.
+    pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+        if to.exists() {
+            return Err(io::Error::from(io::ErrorKind::AlreadyExists));
+        }
+        std::fs::rename(from, to)
+    }
 }
 
 pub use imp::*;
+
+/// The directory holding `path` (`.` for a bare file name).
+pub fn parent_or_dot(path: &Path) -> std::path::PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    }
+}
 
 /// A handle on standard output as a `File`, so it is written and synced like any path.
 pub fn stdout_file() -> io::Result<File> {

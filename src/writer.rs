@@ -21,6 +21,7 @@ use crate::pattern::Pattern;
 use crate::queue::Pool;
 use crate::record::{Batch, Line, RecordMeta, Stream};
 use crate::render::escape_controls;
+use crate::rotate::{self, Compressor, RotatePolicy};
 use crate::sys;
 
 /// What the pipeline sends the writer. The end of input is the channel closing.
@@ -59,6 +60,7 @@ pub struct WriteOptions {
     pub retry_for: Duration,
     pub file_mode: u32,
     pub dir_mode: u32,
+    pub rotate: Option<RotatePolicy>,
 }
 
 /// One open (or once-open) log file.
@@ -77,7 +79,13 @@ struct Handle {
     dirty: bool,
     /// The first write error; the path takes no more writes after it.
     failed: Option<io::Error>,
+    /// An fsync of the open file failed: it is not synced again (the kernel may have
+    /// dropped the data already). Cleared when the path is reopened.
     sync_failed: bool,
+    /// fsync failures over the run, for the exit status.
+    sync_errors: u32,
+    /// Device and inode of the open file, to notice it being moved or rotated away.
+    id: Option<sys::FileId>,
     /// Records meant for this file that did not reach it.
     lost: u64,
     /// When a path-pattern handle was last written, to close idle ones.
@@ -94,23 +102,31 @@ pub struct HandleRegistry {
     dirs_to_sync: BTreeSet<PathBuf>,
     options: WriteOptions,
     lock_warned: bool,
+    compressor: Option<Compressor>,
 }
 
 /// Path-pattern files kept open at most; the least recently used is closed first.
 const MAX_PATTERN_HANDLES: usize = 64;
+/// How often, at least, a busy writer checks that its files are still at their paths.
+const MOVED_CHECK_EVERY: Duration = Duration::from_secs(1);
 /// A path-pattern file unused this long (a dated file whose day has passed) is closed.
 const PATTERN_IDLE_CLOSE: Duration = Duration::from_secs(300);
 
 impl HandleRegistry {
-    pub fn new(options: WriteOptions) -> HandleRegistry {
-        HandleRegistry {
+    pub fn new(options: WriteOptions) -> io::Result<HandleRegistry> {
+        let compressor = match &options.rotate {
+            Some(policy) if policy.compress => Some(Compressor::start(options.sync)?),
+            _ => None,
+        };
+        Ok(HandleRegistry {
+            compressor,
             handles: Vec::new(),
             by_path: HashMap::new(),
             by_id: HashMap::new(),
             dirs_to_sync: BTreeSet::new(),
             options,
             lock_warned: false,
-        }
+        })
     }
 
     /// Opens `path` for appending, creating it and its missing parent directories, or
@@ -130,7 +146,7 @@ impl HandleRegistry {
         }
         let (file, created) = open_append(path, self.options.file_mode).map_err(err)?;
         if created {
-            self.dirs_to_sync.insert(parent_or_dot(path));
+            self.dirs_to_sync.insert(sys::parent_or_dot(path));
         }
         let regular = sys::is_regular(&file);
         let id = sys::file_id(&file).ok();
@@ -150,6 +166,8 @@ impl HandleRegistry {
             dirty: false,
             failed: None,
             sync_failed: false,
+            sync_errors: 0,
+            id,
             lost: 0,
             last_used: Instant::now(),
         };
@@ -161,6 +179,8 @@ impl HandleRegistry {
                 old.regular = handle.regular;
                 old.check_tail = handle.check_tail;
                 old.last_used = handle.last_used;
+                old.id = handle.id;
+                old.sync_failed = false;
                 h
             }
             None => {
@@ -188,6 +208,8 @@ impl HandleRegistry {
             dirty: false,
             failed: None,
             sync_failed: false,
+            sync_errors: 0,
+            id: None,
             lost: 0,
             last_used: Instant::now(),
         });
@@ -207,7 +229,7 @@ impl HandleRegistry {
         for d in missing.into_iter().rev() {
             match sys::create_dir(d, self.options.dir_mode) {
                 Ok(()) => {
-                    self.dirs_to_sync.insert(parent_or_dot(d));
+                    self.dirs_to_sync.insert(sys::parent_or_dot(d));
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists && d.is_dir() => {}
                 Err(e) => return Err(e),
@@ -220,6 +242,15 @@ impl HandleRegistry {
     /// `retry_for`), under the file's lock. `ends` are the records' end offsets in `bytes`.
     fn append(&mut self, h: usize, bytes: &[u8], ends: Ends<'_>) -> Result<(), BrokenPipe> {
         let retry_for = self.options.retry_for;
+        if let Some(policy) = self.options.rotate.clone()
+            && self.handles[h].regular
+            && self.handles[h].path.is_some()
+            && self.handles[h].failed.is_none()
+            && self.handles[h].file.is_some()
+        {
+            self.append_rotating(h, bytes, ends, &policy);
+            return Ok(());
+        }
         let handle = &mut self.handles[h];
         if handle.failed.is_some() {
             handle.lost += ends.after(0);
@@ -269,6 +300,208 @@ impl HandleRegistry {
         }
     }
 
+    /// Appends like [`append`](Self::append) while keeping the file within
+    /// `--rotate-size`: records that would overflow it go to a fresh file after rotation.
+    /// Everything happens under the file's lock, after checking that the open file is
+    /// still the one at the path, so processes sharing a path never rotate it twice.
+    fn append_rotating(&mut self, h: usize, bytes: &[u8], ends: Ends<'_>, policy: &RotatePolicy) {
+        if !self.lock_current(h) {
+            self.handles[h].lost += ends.after(0);
+            return;
+        }
+        let ends_list: Vec<usize> = ends.iter().collect();
+        let (mut start, mut next) = (0usize, 0usize);
+        while start < bytes.len() {
+            // Read the size under the lock each time: after a rotation another process
+            // may have written to the new file first.
+            let size = self.handles[h]
+                .file
+                .as_ref()
+                .and_then(|f| f.metadata().ok())
+                .map_or(0, |m| m.len());
+            // Whole records that fit; an empty file takes one record whatever its size.
+            let mut cut = start;
+            while next < ends_list.len() {
+                let end = ends_list[next];
+                let fits = size + (end - start) as u64 <= policy.size;
+                if !fits && (size > 0 || cut > start) {
+                    break;
+                }
+                cut = end;
+                next += 1;
+            }
+            if cut > start {
+                if !self.write_locked(h, bytes, start..cut, ends) {
+                    break;
+                }
+                start = cut;
+            }
+            if start < bytes.len() && !self.rotate(h, policy) {
+                // Rotation failed (reported): the rest goes to the current file.
+                self.write_locked(h, bytes, start..bytes.len(), ends);
+                break;
+            }
+        }
+        if let Some(file) = self.handles[h].file.as_ref() {
+            let _ = file.unlock();
+        }
+    }
+
+    /// Locks handle `h`'s file, first making sure it is still the file at its path; a
+    /// file rotated or moved away by anyone is left for the one now at the path.
+    fn lock_current(&mut self, h: usize) -> bool {
+        // Each retry means another process rotated the file meanwhile (progress), so the
+        // bound only guards against a path that something else keeps replacing.
+        for _ in 0..10_000 {
+            let handle = &self.handles[h];
+            let (Some(file), Some(path)) = (handle.file.as_ref(), handle.path.clone()) else {
+                return false;
+            };
+            if let Err(e) = file.lock() {
+                warn!(
+                    "cannot lock '{}' ({e}); writing without the lock",
+                    handle.name
+                );
+                return true;
+            }
+            if sys::path_id(&path).ok() == handle.id {
+                return true;
+            }
+            let _ = file.unlock();
+            self.reopen(h);
+        }
+        warn!(
+            "'{}' keeps being replaced; writing without the lock",
+            self.handles[h].name
+        );
+        self.handles[h].file.is_some()
+    }
+
+    /// Writes `bytes[range]` to the locked handle `h`; false (after reporting) on failure.
+    fn write_locked(
+        &mut self,
+        h: usize,
+        bytes: &[u8],
+        range: std::ops::Range<usize>,
+        ends: Ends<'_>,
+    ) -> bool {
+        let retry_for = self.options.retry_for;
+        let handle = &mut self.handles[h];
+        let Some(file) = handle.file.as_mut() else {
+            handle.lost += ends.after(range.start);
+            return false;
+        };
+        handle.dirty = true;
+        handle.last_used = Instant::now();
+        match write_records(
+            file,
+            &mut handle.check_tail,
+            &bytes[range.clone()],
+            retry_for,
+        ) {
+            Ok(()) => true,
+            Err((written, e)) => {
+                handle.lost += ends.after(range.start + written);
+                warn!(
+                    "cannot write to '{}': {e}; no more lines go to it (its other lines are kept)",
+                    handle.name
+                );
+                handle.failed = Some(e);
+                false
+            }
+        }
+    }
+
+    /// Rotates handle `h`'s file, which this process holds locked: sync it, rename it to
+    /// an archive, sync the directory, create the new file, sync the directory; then
+    /// prune old archives and hand the new one to the compressor.
+    fn rotate(&mut self, h: usize, policy: &RotatePolicy) -> bool {
+        let sync = self.options.sync;
+        let Some(path) = self.handles[h].path.clone() else {
+            return false;
+        };
+        let dir = sys::parent_or_dot(&path);
+        let handle = &mut self.handles[h];
+        if sync
+            && handle.dirty
+            && !handle.sync_failed
+            && let Some(file) = handle.file.as_ref()
+        {
+            if let Err(e) = file.sync_all() {
+                warn!(
+                    "cannot sync '{}' to disk: {e}; its recent lines may be lost",
+                    handle.name
+                );
+                handle.sync_failed = true;
+                handle.sync_errors += 1;
+            }
+            handle.dirty = false;
+        }
+        let archive = match rotate::rename_to_archive(&path) {
+            Ok(archive) => archive,
+            Err(e) => {
+                warn!(
+                    "cannot rotate '{}': {e}; still writing to it",
+                    path.display()
+                );
+                return false;
+            }
+        };
+        let sync_dir = |what: &str| {
+            if sync && let Err(e) = sys::sync_dir(&dir) {
+                warn!(
+                    "cannot sync directory '{}' after {what}: {e}",
+                    dir.display()
+                );
+            }
+        };
+        sync_dir("rotating");
+        let (file, created) = match open_append(&path, self.options.file_mode) {
+            Ok(opened) => opened,
+            Err(e) => {
+                warn!(
+                    "cannot create '{}' after rotating it: {e}; no more lines go to it",
+                    path.display()
+                );
+                self.handles[h].failed = Some(e);
+                return false;
+            }
+        };
+        sync_dir("creating the new file");
+        // Hold the new file's lock before letting go of the old one, so a waiting process
+        // that moves on to the new file queues behind this one.
+        let _ = file.lock();
+        let id = sys::file_id(&file).ok();
+        let handle = &mut self.handles[h];
+        if let Some(old) = handle.file.replace(file) {
+            let _ = old.unlock();
+        }
+        if let Some(old_id) = handle.id.take() {
+            self.by_id.remove(&old_id);
+        }
+        handle.id = id;
+        handle.check_tail = !created;
+        handle.sync_failed = false;
+        handle.dirty = false;
+        if let Some(id) = id {
+            self.by_id.insert(id, h);
+        }
+        // Between creating the new file and locking it, another process may have taken
+        // it, filled it and rotated it away: make sure the locked file is at the path.
+        if !self.lock_current(h) {
+            return false;
+        }
+        match rotate::prune(&path, policy.keep) {
+            Ok(true) => sync_dir("removing old archives"),
+            Ok(false) => {}
+            Err(e) => warn!("cannot remove old archives of '{}': {e}", path.display()),
+        }
+        if let Some(compressor) = &self.compressor {
+            compressor.submit(archive);
+        }
+        true
+    }
+
     /// Syncs every file written since its last sync. A failed sync is reported and never
     /// retried: the kernel may already have dropped the data.
     fn sync_files(&mut self) {
@@ -292,6 +525,7 @@ impl HandleRegistry {
                         handle.name
                     );
                     handle.sync_failed = true;
+                    handle.sync_errors += 1;
                 }
             }
         }
@@ -330,6 +564,7 @@ impl HandleRegistry {
                     handle.name
                 );
                 handle.sync_failed = true;
+                handle.sync_errors += 1;
             }
             handle.dirty = false;
         }
@@ -340,18 +575,39 @@ impl HandleRegistry {
 
     /// Syncs, closes and reopens every file at its path (SIGHUP, after logrotate).
     fn reopen_all(&mut self) {
-        self.sync_files();
         for h in 0..self.handles.len() {
-            let Some(path) = self.handles[h].path.clone() else {
+            self.reopen(h);
+        }
+    }
+
+    /// Syncs and closes handle `h`, then opens its path again (creating the file).
+    fn reopen(&mut self, h: usize) {
+        let Some(path) = self.handles[h].path.clone() else {
+            return;
+        };
+        if self.handles[h].file.is_none() || self.handles[h].failed.is_some() {
+            return;
+        }
+        self.close(h);
+        if let Err(e) = self.open(&path) {
+            warn!("{e}; no more lines go to it");
+            self.handles[h].failed = Some(e.source);
+        }
+    }
+
+    /// Reopens every file whose path no longer leads to it (renamed or removed by
+    /// someone else, as `mv app.log app.log.1` does), so later lines go to the path.
+    fn reopen_moved(&mut self) {
+        for h in 0..self.handles.len() {
+            let handle = &self.handles[h];
+            let (Some(path), Some(id)) = (&handle.path, handle.id) else {
                 continue;
             };
-            if self.handles[h].file.is_none() || self.handles[h].failed.is_some() {
+            if handle.file.is_none() || handle.failed.is_some() {
                 continue;
             }
-            self.close(h);
-            if let Err(e) = self.open(&path) {
-                warn!("{e}; no more lines go to it");
-                self.handles[h].failed = Some(e.source);
+            if sys::path_id(path).ok() != Some(id) {
+                self.reopen(h);
             }
         }
     }
@@ -379,7 +635,7 @@ impl HandleRegistry {
                 );
                 exit = Exit::IoError;
             }
-            if handle.sync_failed {
+            if handle.sync_errors > 0 {
                 exit = Exit::IoError;
             }
         }
@@ -399,6 +655,14 @@ enum Ends<'a> {
 }
 
 impl Ends<'_> {
+    fn iter(self) -> impl Iterator<Item = usize> {
+        let (records, offsets) = match self {
+            Ends::Records(r) => (r, &[][..]),
+            Ends::Offsets(o) => (&[][..], o),
+        };
+        records.iter().map(|r| r.end).chain(offsets.iter().copied())
+    }
+
     /// How many records end beyond `written` bytes: those that did not fully arrive.
     fn after(self, written: usize) -> u64 {
         let count = match self {
@@ -406,13 +670,6 @@ impl Ends<'_> {
             Ends::Offsets(ends) => ends.iter().filter(|&&end| end > written).count(),
         };
         count as u64
-    }
-}
-
-fn parent_or_dot(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
     }
 }
 
@@ -611,10 +868,13 @@ impl Writer {
     }
 
     fn run(&mut self, queue: &Receiver<Msg>, spent: &Pool<Batch>) -> Exit {
+        let mut last_check = Instant::now();
         loop {
             let msg = match queue.recv_timeout(Duration::from_secs(1)) {
                 Ok(msg) => msg,
                 Err(RecvTimeoutError::Timeout) => {
+                    self.registry.reopen_moved();
+                    last_check = Instant::now();
                     self.close_idle_pattern_handles();
                     continue;
                 }
@@ -625,6 +885,12 @@ impl Writer {
                 Msg::Batch(batch) => {
                     let written = self.write_batch(&batch);
                     spent.give(batch);
+                    // A file moved away is noticed when the queue goes idle, and at
+                    // least every second while busy.
+                    if queue.is_empty() || last_check.elapsed() >= MOVED_CHECK_EVERY {
+                        self.registry.reopen_moved();
+                        last_check = Instant::now();
+                    }
                     written
                 }
                 Msg::Checkpoint => {
@@ -656,6 +922,9 @@ impl Writer {
     /// Syncs every file and directory and returns the run's status.
     fn finish(&mut self, result: Result<(), BrokenPipe>) -> Exit {
         self.registry.sync_files();
+        if let Some(compressor) = self.registry.compressor.as_mut() {
+            compressor.finish();
+        }
         let exit = self.registry.outcome();
         match result {
             Ok(()) => exit,
@@ -791,6 +1060,8 @@ impl Writer {
                             dirty: false,
                             failed: Some(e.source),
                             sync_failed: false,
+                            sync_errors: 0,
+                            id: None,
                             lost: 1,
                             last_used: Instant::now(),
                         });

@@ -340,7 +340,13 @@ fn closed_stdout_is_a_quiet_stop() {
 #[test]
 fn boolean_variables_accept_the_usual_spellings() {
     let dir = tempdir();
-    for (value, synced) in [("1", false), ("yes", false), ("true", false), ("0", true), ("off", true)] {
+    for (value, synced) in [
+        ("1", false),
+        ("yes", false),
+        ("true", false),
+        ("0", true),
+        ("off", true),
+    ] {
         rlog(dir.path())
             .env("RLOG_NO_SYNC", value)
             .env("RLOG_JSON", value)

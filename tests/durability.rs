@@ -236,3 +236,91 @@ fn run_syncs_the_log_before_exit() {
     assert!(sync.expect("synced") > write.expect("written"));
     assert!(seen["."].1.is_some(), "the new file's directory is synced");
 }
+
+#[test]
+fn rotation_syncs_the_file_before_the_rename_and_the_directory_after() {
+    if !have_strace("rotation_syncs_the_file_before_the_rename_and_the_directory_after") {
+        return;
+    }
+    let dir = tempdir();
+    let input: String = (1..=3000).map(|i| format!("line {i:05}\n")).collect();
+    let (calls, status) = trace_rlog(
+        dir.path(),
+        &[
+            "-p",
+            "app.log",
+            "-f",
+            "%{message}",
+            "--rotate-size",
+            "10k",
+            "--rotate-keep",
+            "100",
+        ],
+        input.as_bytes(),
+    );
+    assert!(status.success());
+    let mut fd_path: HashMap<i64, String> = HashMap::new();
+    let mut last_sync: HashMap<String, usize> = HashMap::new();
+    let mut renames = 0;
+    for (i, call) in calls.iter().enumerate() {
+        match call.name.as_str() {
+            "openat" if call.result >= 0 => {
+                fd_path.insert(call.result, call.path.clone().unwrap_or_default());
+            }
+            "fsync" | "fdatasync" => {
+                if let Some(path) = call.fd.and_then(|fd| fd_path.get(&fd)) {
+                    last_sync.insert(path.clone(), i);
+                }
+            }
+            "renameat2" | "rename" if call.result == 0 => {
+                renames += 1;
+                // The file was synced (as app.log, before this rename) after its last write.
+                let synced = last_sync
+                    .get("app.log")
+                    .copied()
+                    .expect("app.log synced before rename");
+                let last_write = calls[..i]
+                    .iter()
+                    .rposition(|c| {
+                        c.name == "write"
+                            && c.fd.and_then(|fd| fd_path.get(&fd)).map(String::as_str)
+                                == Some("app.log")
+                    })
+                    .expect("a write before the rename");
+                assert!(
+                    synced > last_write,
+                    "rename {renames}: no fsync between the last write and the rename"
+                );
+                // The next fsync of the directory comes after the rename, before more data.
+                let mut ahead: HashMap<i64, String> = HashMap::new();
+                let mut next_dir_sync = None;
+                for (j, c) in calls.iter().enumerate().skip(i) {
+                    if c.name == "openat" && c.result >= 0 {
+                        ahead.insert(c.result, c.path.clone().unwrap_or_default());
+                    }
+                    if c.name == "fsync"
+                        && c.fd.and_then(|fd| ahead.get(&fd)).map(String::as_str) == Some(".")
+                    {
+                        next_dir_sync = Some(j);
+                        break;
+                    }
+                }
+                let next_write = calls
+                    .iter()
+                    .skip(i)
+                    .position(|c| c.name == "write")
+                    .map(|w| w + i);
+                let next_dir_sync = next_dir_sync.expect("directory synced after the rename");
+                if let Some(w) = next_write {
+                    assert!(
+                        next_dir_sync < w,
+                        "rename {renames}: data written before the directory was synced"
+                    );
+                }
+                last_sync.remove("app.log");
+            }
+            _ => {}
+        }
+    }
+    assert!(renames >= 3, "{renames} rotations");
+}
