@@ -6,7 +6,7 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use crossbeam_channel::{Receiver, Sender, after, bounded, never, select};
+use crossbeam_channel::{Receiver, Select, Sender, after, bounded, never, select};
 use jiff::Timestamp;
 
 use crate::cli::{Cli, Command, RunArgs};
@@ -75,16 +75,7 @@ fn write_message(mut config: Config, message: &[u8]) -> Exit {
         Err(exit) => return exit,
     };
     let (queue, _unused) = bounded(1);
-    let mut stamper = Stamper {
-        renderer: config.renderer,
-        levels: config.levels,
-        min_level: config.min_level,
-        parse_level: config.parse_level,
-        seq: 0,
-        batch: Batch::default(),
-        queue,
-        spent: Pool::new(1),
-    };
+    let mut stamper = Stamper::new(&config, queue, Pool::new(1), never());
     let (now, level) = (Timestamp::now(), config.level);
     if message.is_empty() {
         stamper.push(b"", now, Stream::Arg, level);
@@ -221,8 +212,8 @@ struct Shutdown {
 }
 
 impl Shutdown {
-    /// Records a signal; returns true when it is the third, which ends rlog at once.
-    fn note(&mut self, signal: i32) -> bool {
+    /// Records a TERM or INT; a third one means stop at once.
+    fn note(&mut self, signal: i32) -> Result<(), Stop> {
         self.signal.get_or_insert(signal);
         self.count += 1;
         if self.count >= 3 {
@@ -230,14 +221,26 @@ impl Shutdown {
                 "third signal ({}): stopping now; lines not yet written may be lost",
                 signals::name(signal)
             );
-            return true;
+            return Err(Stop::Abandoned);
         }
-        false
+        Ok(())
     }
 }
 
+/// Why the pipeline stopped before a normal drain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stop {
+    /// The writer ended early: stdout, the only output, was closed by its reader.
+    WriterGone,
+    /// A third TERM or INT.
+    Abandoned,
+    /// `--drain-timeout` passed.
+    DrainTimeout,
+}
+
 /// The stage between input and writer: turns lines into rendered records and sends them
-/// in batches.
+/// in batches. Sending waits while the queue is full; it keeps listening to signals
+/// meanwhile, so a writer stuck on a hung disk cannot make rlog deaf to them.
 struct Stamper {
     renderer: Renderer,
     levels: LevelTable,
@@ -248,9 +251,55 @@ struct Stamper {
     queue: Sender<Msg>,
     /// Written batches come back from the writer through this, to be filled again.
     spent: Pool<Batch>,
+    signals: Receiver<i32>,
+    shutdown: Shutdown,
+    /// Signals that arrived during a send, already noted, for the pump to act on.
+    deferred: Vec<i32>,
+    /// When the drain must be done by (`--drain-timeout`): set when input ends, or on a
+    /// TERM or INT to the end of its grace period plus the timeout.
+    drain_deadline: Option<Instant>,
+    drain_timeout: Option<Duration>,
+    /// `--grace` when reading stdin; None in `rlog run`, whose command decides when
+    /// its output ends.
+    grace: Option<Duration>,
 }
 
 impl Stamper {
+    fn new(
+        config: &Config,
+        queue: Sender<Msg>,
+        spent: Pool<Batch>,
+        signals: Receiver<i32>,
+    ) -> Stamper {
+        Stamper {
+            renderer: config.renderer.clone(),
+            levels: config.levels.clone(),
+            min_level: config.min_level,
+            parse_level: config.parse_level,
+            seq: 0,
+            batch: Batch::default(),
+            queue,
+            spent,
+            signals,
+            shutdown: Shutdown::default(),
+            deferred: Vec::new(),
+            drain_deadline: None,
+            drain_timeout: config.drain_timeout,
+            grace: None,
+        }
+    }
+
+    /// Records a TERM or INT (a third stops everything) and starts the drain clock.
+    fn note_shutdown(&mut self, signal: i32) -> Result<(), Stop> {
+        self.shutdown.note(signal)?;
+        if let (None, Some(grace), Some(timeout)) =
+            (self.drain_deadline, self.grace, self.drain_timeout)
+        {
+            self.drain_deadline = Some(Instant::now() + grace + timeout);
+        }
+        Ok(())
+    }
+
     fn push(&mut self, message: &[u8], time: Timestamp, stream: Stream, level: LevelId) {
         let (level, message) = match self.parse_level {
             true => match self.levels.parse_marker(message) {
@@ -283,11 +332,17 @@ impl Stamper {
         self.parse_level = parse;
     }
 
-    /// Hands the batch to the writer; false when the writer has stopped (its stdout
-    /// closed), so input should stop too.
-    fn send(&mut self) -> bool {
+    /// Input has ended: from now on the drain runs against `--drain-timeout`.
+    fn start_drain(&mut self) {
+        if self.drain_deadline.is_none() {
+            self.drain_deadline = self.drain_timeout.map(|t| Instant::now() + t);
+        }
+    }
+
+    /// Hands the batch to the writer.
+    fn send(&mut self) -> Result<(), Stop> {
         if self.batch.is_empty() {
-            return true;
+            return Ok(());
         }
         let next = match self.spent.take() {
             Some(mut spent) => {
@@ -297,11 +352,45 @@ impl Stamper {
             None => Batch::with_capacity(self.batch.text.capacity()),
         };
         let batch = std::mem::replace(&mut self.batch, next);
-        self.queue.send(Msg::Batch(batch)).is_ok()
+        self.send_msg(Msg::Batch(batch))
     }
 
-    fn control(&mut self, msg: Msg) -> bool {
-        self.send() && self.queue.send(msg).is_ok()
+    /// Sends the pending batch, then `msg`.
+    fn control(&mut self, msg: Msg) -> Result<(), Stop> {
+        self.send()?;
+        self.send_msg(msg)
+    }
+
+    /// Sends `msg`, waiting while the queue is full; signals arriving meanwhile are
+    /// noted (a third stops everything) and kept for the pump.
+    fn send_msg(&mut self, msg: Msg) -> Result<(), Stop> {
+        let mut msg = Some(msg);
+        loop {
+            let mut select = Select::new();
+            let send_op = select.send(&self.queue);
+            select.recv(&self.signals);
+            let op = match self.drain_deadline {
+                Some(deadline) => select
+                    .select_deadline(deadline)
+                    .map_err(|_| Stop::DrainTimeout)?,
+                None => select.select(),
+            };
+            if op.index() == send_op {
+                let msg = msg
+                    .take()
+                    .expect("a message is sent once, then the loop returns");
+                return op.send(&self.queue, msg).map_err(|_| Stop::WriterGone);
+            }
+            let Ok(signal) = op.recv(&self.signals) else {
+                // The signal thread is gone; nothing more will come from it.
+                self.signals = never();
+                continue;
+            };
+            if signals::is_shutdown(signal) {
+                self.note_shutdown(signal)?;
+            }
+            self.deferred.push(signal);
+        }
     }
 }
 
@@ -319,34 +408,24 @@ fn run_pipeline(mut config: Config, source: Source, signals: &Receiver<i32>) -> 
         warn!("cannot start the writer thread: {e}");
         return Exit::IoError;
     }
-    let mut stamper = Stamper {
-        renderer: config.renderer,
-        levels: config.levels,
-        min_level: config.min_level,
-        parse_level: config.parse_level,
-        seq: 0,
-        batch: Batch::default(),
-        queue,
-        spent,
-    };
+    let mut stamper = Stamper::new(&config, queue, spent, signals.clone());
     let level = config.level;
-    let mut shutdown = Shutdown::default();
     let mut print_on_failure = None;
     // In `rlog run` the command's own end decides; elsewhere a TERM or INT ends rlog by it.
     let dies_by_signal = !matches!(source, Source::Run(..));
-    let exit = match source {
+    let pumped = match source {
         Source::Stdin => {
             let (tx, rx, spares) = input::channel(1);
             match input::spawn_reader("stdin", io::stdin(), 0, tx, spares.clone()) {
                 Ok(()) => {
                     let streams = vec![(Stream::Stdin, level)];
                     let mut pump = Pump::new(rx, spares, streams, config.max_line);
-                    let grace = Some(config.grace);
-                    pump.run(&mut stamper, signals, &mut shutdown, grace, None)
+                    stamper.grace = Some(config.grace);
+                    pump.run(&mut stamper, None)
                 }
                 Err(e) => {
                     warn!("cannot start reading standard input: {e}");
-                    Exit::IoError
+                    Ok(Exit::IoError)
                 }
             }
         }
@@ -356,26 +435,32 @@ fn run_pipeline(mut config: Config, source: Source, signals: &Receiver<i32>) -> 
                 .and_then(|p| std::fs::metadata(p).ok())
                 .map(|m| m.len());
             let levels = (level, stderr_level);
-            let (run_exit, failed) = run_command(
-                &args,
-                &mut stamper,
-                signals,
-                &mut shutdown,
-                config.max_line,
-                levels,
-            );
-            if failed && args.on_failure_print {
+            let ran = run_command(&args, &mut stamper, config.max_line, levels);
+            if let Ok((_, true)) = ran
+                && args.on_failure_print
+            {
                 print_on_failure = first_path.zip(offset);
             }
-            run_exit
+            ran.map(|(exit, _)| exit)
         }
     };
-    if exit == Exit::Signal(0) {
-        return Exit::Signal(shutdown.signal.unwrap_or(SIGTERM));
-    }
+    let first_signal = stamper.shutdown.signal;
+    let exit = match pumped {
+        Ok(exit) => exit,
+        Err(Stop::WriterGone) => Exit::Ok,
+        Err(Stop::Abandoned) => return Exit::Signal(first_signal.unwrap_or(SIGTERM)),
+        Err(Stop::DrainTimeout) => return drain_timed_out(),
+    };
+    stamper.start_drain();
+    let deadline = stamper.drain_deadline;
+    let mut shutdown = std::mem::take(&mut stamper.shutdown);
     // Closing the queue is the writer's signal to drain and sync.
     drop(stamper);
-    let written = wait_for_writer(&done, signals, &mut shutdown, config.drain_timeout);
+    let written = match wait_for_writer(&done, signals, &mut shutdown, deadline) {
+        Ok(exit) => exit,
+        Err(Stop::DrainTimeout) => return drain_timed_out(),
+        Err(_) => return Exit::Signal(shutdown.signal.unwrap_or(SIGTERM)),
+    };
     if let Some((path, offset)) = print_on_failure {
         print_appended(&path, offset);
     }
@@ -384,6 +469,11 @@ fn run_pipeline(mut config: Config, source: Source, signals: &Receiver<i32>) -> 
         Some(signal) if dies_by_signal => exit.worst(Exit::Signal(signal)),
         _ => exit,
     }
+}
+
+fn drain_timed_out() -> Exit {
+    warn!("--drain-timeout passed before every line was written and synced; some may be lost");
+    Exit::DrainTimeout
 }
 
 /// Copies what was appended to `path` since `offset` to stderr.
@@ -415,11 +505,9 @@ fn print_appended(path: &std::path::Path, offset: u64) {
 fn run_command(
     args: &RunArgs,
     stamper: &mut Stamper,
-    signals: &Receiver<i32>,
-    shutdown: &mut Shutdown,
     max_line: usize,
     (level, stderr_level): (LevelId, LevelId),
-) -> (Exit, bool) {
+) -> Result<(Exit, bool), Stop> {
     let options = RunOptions {
         process_group: args.process_group,
         time_limit: args.time_limit,
@@ -431,19 +519,18 @@ fn run_command(
         Err(e) => {
             warn!("{e}");
             stamper.push_own(&e.to_string(), LevelTable::ERROR);
-            stamper.send();
-            return (e.exit(), true);
+            stamper.send()?;
+            return Ok((e.exit(), true));
         }
     };
     stamper.renderer.set_pid(child.pid());
     if !args.quiet {
-        let started = format!(
-            "started: {} (pid {})",
-            display_command(&args.command),
-            child.pid()
+        let command = display_command(&args.command);
+        stamper.push_own(
+            &format!("started: {command} (pid {})", child.pid()),
+            LevelTable::INFO,
         );
-        stamper.push_own(&started, LevelTable::INFO);
-        stamper.send();
+        stamper.send()?;
     }
     let (tx, rx, spares) = input::channel(2);
     let readers = input::spawn_reader("stdout", stdout, 0, tx.clone(), spares.clone())
@@ -451,35 +538,30 @@ fn run_command(
     if let Err(e) = readers {
         warn!("cannot start reading the command's output: {e}");
         child.forward(SIGTERM);
-        return (Exit::IoError, true);
+        return Ok((Exit::IoError, true));
     }
     let streams = vec![(Stream::Stdout, level), (Stream::Stderr, stderr_level)];
     let mut pump = Pump::new(rx, spares, streams, max_line);
-    let pumped = pump.run(stamper, signals, shutdown, None, Some(&mut child));
-    if pumped == Exit::Signal(0) {
-        return (pumped, true);
-    }
+    let pumped = pump.run(stamper, Some(&mut child))?;
     let (end, failed) = child.end_record();
     if !args.quiet {
-        stamper.push_own(
-            &end,
-            if failed {
-                LevelTable::ERROR
-            } else {
-                LevelTable::INFO
-            },
-        );
-        stamper.send();
+        let level = if failed {
+            LevelTable::ERROR
+        } else {
+            LevelTable::INFO
+        };
+        stamper.push_own(&end, level);
+        stamper.send()?;
     }
     if failed {
         warn!("{}: {end}", display_command(&args.command));
     }
     // Killed by the very signal rlog was sent and forwarded: end the same way.
-    let exit = match (shutdown.signal, child.killed_by()) {
+    let exit = match (stamper.shutdown.signal, child.killed_by()) {
         (Some(ours), Some(theirs)) if ours == theirs => Exit::Signal(theirs),
         _ => child.exit(),
     };
-    (pumped.worst(exit), failed)
+    Ok((pumped.worst(exit), failed))
 }
 
 /// One input stream being split into lines.
@@ -497,6 +579,10 @@ struct Pump {
     /// Read buffers go back to the readers through this.
     spares: Pool<Vec<u8>>,
     streams: Vec<StreamState>,
+    /// When a TERM or INT's grace period ends (stdin only).
+    grace_end: Option<Instant>,
+    /// Set by a second TERM or INT: stop reading now.
+    stop_reading: bool,
 }
 
 impl Pump {
@@ -518,33 +604,34 @@ impl Pump {
                     open: true,
                 })
                 .collect(),
+            grace_end: None,
+            stop_reading: false,
         }
     }
 
-    /// `grace` is how long to keep reading after a TERM or INT (stdin); with a child, the
-    /// signal is forwarded instead and reading goes on until its pipes close. Returns
-    /// `Exit::Signal(0)` when a third signal asks to stop at once.
+    /// After a TERM or INT, reading goes on for the stamper's grace period (stdin); with
+    /// a child, the signal is forwarded instead and reading goes on until its pipes close.
     fn run(
         &mut self,
         stamper: &mut Stamper,
-        signals: &Receiver<i32>,
-        shutdown: &mut Shutdown,
-        grace: Option<Duration>,
         mut child: Option<&mut Supervisor>,
-    ) -> Exit {
-        let mut grace_end: Option<Instant> = None;
+    ) -> Result<Exit, Stop> {
         let mut exit = Exit::Ok;
         let (no_input, no_status) = (never(), never());
+        let signals = stamper.signals.clone();
         loop {
             let inputs_open = self.streams.iter().any(|s| s.open);
             let child_running = child.as_ref().is_some_and(|c| !c.has_exited());
-            if !inputs_open && !child_running {
+            if self.stop_reading || (!inputs_open && !child_running) {
                 break;
             }
-            let deadline = [grace_end, child.as_ref().and_then(|c| c.next_deadline())]
-                .into_iter()
-                .flatten()
-                .min();
+            let deadline = [
+                self.grace_end,
+                child.as_ref().and_then(|c| c.next_deadline()),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             let timer = match deadline {
                 Some(at) => after(at.saturating_duration_since(Instant::now())),
                 None => never(),
@@ -558,30 +645,10 @@ impl Pump {
             select! {
                 recv(input_rx) -> tagged => {
                     let Ok((index, input)) = tagged else { break };
-                    let state = &mut self.streams[index];
-                    match input {
-                        Input::Data(chunk) => {
-                            let (stream, level) = (state.stream, state.level);
-                            state.splitter.feed(&chunk.bytes, chunk.time, |line, time| {
-                                stamper.push(line, time, stream, level)
-                            });
-                            self.spares.give(chunk.bytes);
-                            if !stamper.send() {
-                                // The writer stopped: stdout was closed by its reader.
-                                return exit;
-                            }
-                        }
-                        Input::End(error) => {
-                            if let Some(e) = error {
-                                warn!("cannot read {}: {e}; lines after this point are lost", state.stream.name());
-                                exit = Exit::IoError;
-                            }
-                            state.open = false;
-                            let (stream, level) = (state.stream, state.level);
-                            state.splitter.finish(|line, time| stamper.push(line, time, stream, level));
-                            stamper.send();
-                        }
+                    if let Some(error) = self.take_input(index, input, stamper) {
+                        exit = error;
                     }
+                    stamper.send()?;
                 },
                 recv(status_rx) -> status => {
                     if let (Ok(status), Some(c)) = (status, child.as_deref_mut()) {
@@ -589,30 +656,15 @@ impl Pump {
                     }
                 },
                 recv(signals) -> signal => {
-                    let Ok(signal) = signal else { break };
-                    if let Some(c) = child.as_deref_mut()
-                        && signal != SIGUSR1
-                    {
-                        c.forward(signal);
-                    }
-                    match signal {
-                        SIGHUP => { stamper.control(Msg::Reopen); }
-                        SIGUSR1 => { stamper.control(Msg::Checkpoint); }
-                        _ => {
-                            if shutdown.note(signal) {
-                                return Exit::Signal(0);
-                            }
-                            if shutdown.count >= 2 {
-                                break;
-                            }
-                            if let Some(grace) = grace {
-                                grace_end = Some(Instant::now() + grace);
-                            }
+                    if let Ok(signal) = signal {
+                        if signals::is_shutdown(signal) {
+                            stamper.note_shutdown(signal)?;
                         }
+                        stamper.deferred.push(signal);
                     }
                 },
                 recv(timer) -> _ => {
-                    if grace_end.is_some_and(|end| end <= Instant::now()) {
+                    if self.grace_end.is_some_and(|end| end <= Instant::now()) {
                         break;
                     }
                     if let Some(c) = child.as_deref_mut() {
@@ -620,7 +672,14 @@ impl Pump {
                     }
                 },
             }
+            // Signals seen here or while a send waited, all noted already.
+            while !stamper.deferred.is_empty() {
+                for signal in std::mem::take(&mut stamper.deferred) {
+                    self.act_on(signal, stamper, child.as_deref_mut())?;
+                }
+            }
         }
+        stamper.start_drain();
         // A partial last line is kept, with its newline added.
         for state in &mut self.streams {
             let (stream, level) = (state.stream, state.level);
@@ -628,33 +687,87 @@ impl Pump {
                 .splitter
                 .finish(|line, time| stamper.push(line, time, stream, level));
         }
-        stamper.send();
-        exit
+        stamper.send()?;
+        Ok(exit)
+    }
+
+    /// Splits a chunk into records, or closes a stream; returns the exit an input error
+    /// implies.
+    fn take_input(&mut self, index: usize, input: Input, stamper: &mut Stamper) -> Option<Exit> {
+        let state = &mut self.streams[index];
+        let (stream, level) = (state.stream, state.level);
+        match input {
+            Input::Data(chunk) => {
+                state.splitter.feed(&chunk.bytes, chunk.time, |line, time| {
+                    stamper.push(line, time, stream, level)
+                });
+                self.spares.give(chunk.bytes);
+                None
+            }
+            Input::End(error) => {
+                state.open = false;
+                state
+                    .splitter
+                    .finish(|line, time| stamper.push(line, time, stream, level));
+                error.map(|e| {
+                    warn!(
+                        "cannot read {}: {e}; lines after this point are lost",
+                        stream.name()
+                    );
+                    Exit::IoError
+                })
+            }
+        }
+    }
+
+    /// What a signal (already noted) asks for: forwarding to the command, a reopen or a
+    /// checkpoint, the grace period, or stopping.
+    fn act_on(
+        &mut self,
+        signal: i32,
+        stamper: &mut Stamper,
+        child: Option<&mut Supervisor>,
+    ) -> Result<(), Stop> {
+        if let Some(c) = child
+            && signal != SIGUSR1
+        {
+            c.forward(signal);
+        }
+        match signal {
+            SIGHUP => stamper.control(Msg::Reopen),
+            SIGUSR1 => stamper.control(Msg::Checkpoint),
+            _ => {
+                if stamper.shutdown.count >= 2 {
+                    self.stop_reading = true;
+                } else if let Some(grace) = stamper.grace {
+                    self.grace_end = Some(Instant::now() + grace);
+                }
+                Ok(())
+            }
+        }
     }
 }
 
-/// Waits for the writer to drain and sync, bounded by `--drain-timeout`; more signals
-/// may arrive meanwhile.
+/// Waits for the writer to drain and sync, until `deadline` (`--drain-timeout`); more
+/// signals may arrive meanwhile.
 fn wait_for_writer(
     done: &Receiver<Exit>,
     signals: &Receiver<i32>,
     shutdown: &mut Shutdown,
-    drain_timeout: Option<Duration>,
-) -> Exit {
-    let deadline = drain_timeout.map(after).unwrap_or_else(never);
+    deadline: Option<Instant>,
+) -> Result<Exit, Stop> {
+    let timer = deadline
+        .map(|d| after(d.saturating_duration_since(Instant::now())))
+        .unwrap_or_else(never);
     loop {
         select! {
-            recv(done) -> exit => return exit.unwrap_or(Exit::IoError),
+            recv(done) -> exit => return Ok(exit.unwrap_or(Exit::IoError)),
             recv(signals) -> signal => {
-                let Ok(signal) = signal else { continue };
-                if signals::is_shutdown(signal) && shutdown.note(signal) {
-                    return Exit::Signal(signal);
+                if let Ok(signal) = signal && signals::is_shutdown(signal) {
+                    shutdown.note(signal)?;
                 }
             }
-            recv(deadline) -> _ => {
-                warn!("--drain-timeout passed before every line was written and synced; some may be lost");
-                return Exit::DrainTimeout;
-            }
+            recv(timer) -> _ => return Err(Stop::DrainTimeout),
         }
     }
 }

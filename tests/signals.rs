@@ -191,3 +191,73 @@ fn sighup_reopens_a_moved_file() {
     assert_eq!(read(&moved), b"old\n");
     assert_eq!(read(&log), b"new\n");
 }
+
+/// A FIFO whose reader never reads: once its buffer is full, rlog's writer blocks, so the
+/// drain cannot finish. Returns the read end, which must stay open.
+fn stuck_fifo(dir: &Path) -> std::fs::File {
+    let fifo = dir.join("stuck.fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap()
+}
+
+fn start_blocked_rlog(dir: &Path, extra: &[&str]) -> (Child, std::fs::File) {
+    let reader = stuck_fifo(dir);
+    // Far more than a pipe holds, from a file so that this test never blocks on it.
+    let input = dir.join("input.txt");
+    std::fs::write(&input, ("x".repeat(99) + "\n").repeat(20_000)).unwrap();
+    let child = rlog_std(dir)
+        .args(["-p", "stuck.fifo", "--grace", "100ms"])
+        .args(extra)
+        .stdin(std::fs::File::open(&input).unwrap())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Time for the writer to fill the FIFO and block in write(2).
+    sleep(Duration::from_millis(300));
+    (child, reader)
+}
+
+#[test]
+fn a_third_signal_stops_at_once_with_a_warning() {
+    let dir = tempdir();
+    let (mut child, _reader) = start_blocked_rlog(dir.path(), &[]);
+    for _ in 0..2 {
+        kill(&child, libc::SIGTERM);
+        sleep(Duration::from_millis(100));
+    }
+    // The drain is stuck behind the FIFO: rlog is still running.
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "rlog ended before the third signal"
+    );
+    kill(&child, libc::SIGTERM);
+    let (status, took) = wait_with_deadline(&mut child, Duration::from_secs(5));
+    assert_eq!(status.signal(), Some(libc::SIGTERM));
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("third signal (TERM)"), "{stderr}");
+    assert!(stderr.contains("may be lost"), "{stderr}");
+}
+
+#[test]
+fn drain_timeout_exits_75_when_the_drain_cannot_finish() {
+    let dir = tempdir();
+    let (mut child, _reader) = start_blocked_rlog(dir.path(), &["--drain-timeout", "500ms"]);
+    // A service stop while the output is stuck: grace (100ms) plus the timeout, then 75.
+    kill(&child, libc::SIGTERM);
+    let (status, took) = wait_with_deadline(&mut child, Duration::from_secs(5));
+    assert_eq!(status.code(), Some(75), "{status:?}");
+    assert!(took >= Duration::from_millis(550), "took only {took:?}");
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("--drain-timeout"), "{stderr}");
+}
