@@ -44,10 +44,15 @@ impl std::fmt::Display for OpenError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "cannot open log file '{}': {}; check that the path names a file in a writable directory",
+            "cannot open log file '{}': {}",
             self.path.display(),
             self.source
-        )
+        )?;
+        // rlog's own refusals (an unsafe link) carry their advice; the OS's errors do not.
+        if self.source.raw_os_error().is_some() {
+            f.write_str("; check that the path names a file in a writable directory")?;
+        }
+        Ok(())
     }
 }
 
@@ -144,7 +149,8 @@ impl HandleRegistry {
         if let Some(parent) = path.parent() {
             self.create_parents(parent).map_err(err)?;
         }
-        let (file, created) = open_append(path, self.options.file_mode).map_err(err)?;
+        let follow = sys::check_links(path).map_err(err)?;
+        let (file, created) = open_append(path, self.options.file_mode, follow).map_err(err)?;
         if created {
             self.dirs_to_sync.insert(sys::parent_or_dot(path));
         }
@@ -464,7 +470,9 @@ impl HandleRegistry {
             }
         };
         sync_dir("rotating");
-        let (file, created) = match open_append(&path, self.options.file_mode) {
+        let opened = sys::check_links(&path)
+            .and_then(|follow| open_append(&path, self.options.file_mode, follow));
+        let (file, created) = match opened {
             Ok(opened) => opened,
             Err(e) => {
                 warn!(
@@ -689,9 +697,10 @@ impl Ends<'_> {
     }
 }
 
-/// Opens `path` for appending; says whether this call created it.
-fn open_append(path: &Path, mode: u32) -> io::Result<(File, bool)> {
-    let mut options = sys::append_options(mode);
+/// Opens `path` for appending; says whether this call created it. With `follow` false, a
+/// symlink as the last component is refused.
+fn open_append(path: &Path, mode: u32, follow: bool) -> io::Result<(File, bool)> {
+    let mut options = sys::append_options(mode, follow);
     // Creating exclusively first is how rlog knows the file is new, so its directory
     // entry gets synced; an existing file is then opened as it is.
     for _ in 0..3 {
