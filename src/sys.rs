@@ -37,7 +37,7 @@ mod imp {
     /// Append mode; `follow: false` refuses a symlink as the last component.
     pub fn append_options(mode: u32, follow: bool) -> OpenOptions {
         let mut options = OpenOptions::new();
-        options.read(true).append(true).mode(mode);
+        options.append(true).mode(mode);
         if !follow {
             options.custom_flags(libc::O_NOFOLLOW);
         }
@@ -297,7 +297,7 @@ mod imp {
 
     pub fn append_options(_mode: u32, _follow: bool) -> OpenOptions {
         let mut options = OpenOptions::new();
-        options.read(true).append(true);
+        options.append(true);
         options
     }
 

@@ -701,6 +701,10 @@ impl Ends<'_> {
 /// symlink as the last component is refused.
 fn open_append(path: &Path, mode: u32, follow: bool) -> io::Result<(File, bool)> {
     let mut options = sys::append_options(mode, follow);
+    // Only a regular file is read (its last byte, to mend a torn tail). A FIFO or pipe is
+    // opened write-only: holding a read end ourselves, a write would block for ever once
+    // the real reader left, instead of failing with EPIPE.
+    options.read(std::fs::metadata(path).map_or(true, |m| m.is_file()));
     // Creating exclusively first is how rlog knows the file is new, so its directory
     // entry gets synced; an existing file is then opened as it is.
     for _ in 0..3 {

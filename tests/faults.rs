@@ -327,6 +327,59 @@ fn a_fifo_as_a_path_is_written_and_exits_0() {
     assert_eq!(reader.join().unwrap(), b"through\na fifo\n");
 }
 
+/// Regression: rlog opened every path read-write, so it held a read end of a FIFO itself;
+/// once the real reader left, writes filled the pipe and blocked for ever, even after
+/// SIGTERM. Write-only, the write fails with EPIPE and the path is given up.
+#[test]
+fn a_fifo_whose_reader_left_is_given_up_with_74_instead_of_hanging() {
+    let dir = tempdir();
+    let fifo = dir.path().join("pipe");
+    common::sh(&["mkfifo", fifo.to_str().unwrap()]);
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let mut first = [0u8; 10];
+            File::open(fifo).unwrap().read_exact(&mut first).unwrap();
+        })
+    };
+    let mut child = rlog_std(dir.path())
+        .args(["-p", "pipe", "-p", "good.log", "-f", "%{message}"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input: String = (1..=200_000).map(|i| format!("line {i}\n")).collect();
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    reader.join().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("rlog hung on a FIFO whose reader left");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    feeder.join().unwrap().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(74), "{stderr}");
+    assert!(
+        stderr.contains("cannot write to 'pipe': Broken pipe"),
+        "{stderr}"
+    );
+    let good = read(dir.path().join("good.log"));
+    assert_eq!(good.iter().filter(|&&b| b == b'\n').count(), 200_000);
+}
+
 #[test]
 fn a_terminal_as_a_path_is_written_and_exits_0() {
     let (master, slave_path) = open_pty();
