@@ -165,6 +165,8 @@ pub enum Color {
     Never,
 }
 
+// These comments are --help text too, where `PATH.<time>` is a placeholder, not HTML.
+#[allow(rustdoc::invalid_html_tags)]
 #[derive(Debug, Args)]
 pub struct Options {
     /// Append every line to PATH (repeatable). LEVEL=PATH gives the path a minimum level;
