@@ -93,6 +93,37 @@ fn full_tmpfs_keeps_old_lines_and_whole_records_and_counts_the_rest() {
     assert_eq!(read(&good), input.as_bytes(), "the healthy path lost lines");
 }
 
+/// With --rotate-size the writes take another path (size checked under the lock); a full
+/// disk must leave the same whole records there.
+#[test]
+fn full_tmpfs_with_rotation_on_leaves_whole_records() {
+    if !root_or_skip("full_tmpfs_with_rotation_on_leaves_whole_records") {
+        return;
+    }
+    let fs = Tmpfs::mount("256k");
+    let full = fs.path().join("full.log");
+    let dir = tempdir();
+    let out = rlog(dir.path())
+        .arg("-p")
+        .arg(&full)
+        .args([
+            "-f",
+            "%{message}",
+            "--retry-for",
+            "0",
+            "--rotate-size",
+            "10MiB",
+        ])
+        .write_stdin(records(20_000))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(74), "{stderr}");
+    let kept = whole_records_after(&read(&full), b"");
+    assert!(kept > 1000, "only {kept} records fitted on 256k");
+    assert_eq!(lost_count(&stderr, &full), 20_000 - kept, "{stderr}");
+}
+
 /// Regression: a write that stopped in the middle of a record left that half record at the
 /// end of the file, and the next appender's record then continued the same line.
 #[test]
