@@ -41,7 +41,7 @@ _rlog() {
 
     case "${cmd}" in
         rlog)
-            opts="-p -l -f -t -h -V --path --level --min-level --format --json --tag --define-level --parse-level --console --color --escape --grace --drain-timeout --retry-for --max-line --rotate-size --rotate-keep --rotate-compress --no-sync --help --version write run help"
+            opts="-p -l -f -t -h -V --path --level --min-level --format --json --tag --define-level --parse-level --console --color --escape --grace --drain-timeout --retry-for --max-line --rotate-size --rotate-keep --rotate-compress --mode --no-sync --help --version write run help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -137,6 +137,10 @@ _rlog() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --mode)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -201,7 +205,7 @@ _rlog() {
             return 0
             ;;
         rlog__subcmd__run)
-            opts="-q -p -l -f -t -h --stderr-level --quiet --env-unbuffered --process-group --kill-after --time-limit --on-failure-print --path --level --min-level --format --json --tag --define-level --parse-level --console --color --escape --grace --drain-timeout --retry-for --max-line --rotate-size --rotate-keep --rotate-compress --no-sync --help"
+            opts="-q -p -l -f -t -h --stderr-level --quiet --env-unbuffered --process-group --kill-after --time-limit --on-failure-print --path --level --min-level --format --json --tag --define-level --parse-level --console --color --escape --grace --drain-timeout --retry-for --max-line --rotate-size --rotate-keep --rotate-compress --mode --no-sync --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -309,6 +313,10 @@ _rlog() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --mode)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -317,7 +325,7 @@ _rlog() {
             return 0
             ;;
         rlog__subcmd__write)
-            opts="-p -l -f -t -h --path --level --min-level --format --json --tag --define-level --parse-level --console --color --escape --grace --drain-timeout --retry-for --max-line --rotate-size --rotate-keep --rotate-compress --no-sync --help"
+            opts="-p -l -f -t -h --path --level --min-level --format --json --tag --define-level --parse-level --console --color --escape --grace --drain-timeout --retry-for --max-line --rotate-size --rotate-keep --rotate-compress --mode --no-sync --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -410,6 +418,10 @@ _rlog() {
                     return 0
                     ;;
                 --rotate-keep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mode)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

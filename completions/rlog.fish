@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_rlog_global_optspecs
-    string join \n p/path= l/level= min-level= f/format= json t/tag= define-level= parse-level console color= escape grace= drain-timeout= retry-for= max-line= rotate-size= rotate-keep= rotate-compress no-sync h/help V/version
+    string join \n p/path= l/level= min-level= f/format= json t/tag= define-level= parse-level console color= escape grace= drain-timeout= retry-for= max-line= rotate-size= rotate-keep= rotate-compress mode= no-sync h/help V/version
 end
 
 function __fish_rlog_needs_command
@@ -49,6 +49,7 @@ complete -c rlog -n "__fish_rlog_needs_command" -l retry-for -d 'How long a fail
 complete -c rlog -n "__fish_rlog_needs_command" -l max-line -d 'Longest record in bytes (1MiB, 64k...); longer lines are split into several records' -r
 complete -c rlog -n "__fish_rlog_needs_command" -l rotate-size -d 'Rotate a file before it would grow past SIZE (10MiB, 500k, 1G; KiB/MiB/GiB are powers of 1024, k/M/G of 1000); the archive is PATH.<UTC time>' -r
 complete -c rlog -n "__fish_rlog_needs_command" -l rotate-keep -d 'Archives kept per file after rotation (0 keeps none); the oldest go first' -r
+complete -c rlog -n "__fish_rlog_needs_command" -l mode -d 'Permissions of new log files, in octal (the umask still applies); new directories get 750' -r
 complete -c rlog -n "__fish_rlog_needs_command" -l json -d 'Write one JSON object per line instead of the pattern'
 complete -c rlog -n "__fish_rlog_needs_command" -l parse-level -d 'Take each line\'s level from a leading marker (<3>, ERROR, [WARN], E: ...) and strip it'
 complete -c rlog -n "__fish_rlog_needs_command" -l console -d 'Also echo lines to stdout (like tee), control bytes escaped, coloured by level'
@@ -85,6 +86,7 @@ complete -c rlog -n "__fish_rlog_using_subcommand write" -l retry-for -d 'How lo
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l max-line -d 'Longest record in bytes (1MiB, 64k...); longer lines are split into several records' -r
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l rotate-size -d 'Rotate a file before it would grow past SIZE (10MiB, 500k, 1G; KiB/MiB/GiB are powers of 1024, k/M/G of 1000); the archive is PATH.<UTC time>' -r
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l rotate-keep -d 'Archives kept per file after rotation (0 keeps none); the oldest go first' -r
+complete -c rlog -n "__fish_rlog_using_subcommand write" -l mode -d 'Permissions of new log files, in octal (the umask still applies); new directories get 750' -r
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l json -d 'Write one JSON object per line instead of the pattern'
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l parse-level -d 'Take each line\'s level from a leading marker (<3>, ERROR, [WARN], E: ...) and strip it'
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l console -d 'Also echo lines to stdout (like tee), control bytes escaped, coloured by level'
@@ -125,6 +127,7 @@ complete -c rlog -n "__fish_rlog_using_subcommand run" -l retry-for -d 'How long
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l max-line -d 'Longest record in bytes (1MiB, 64k...); longer lines are split into several records' -r
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l rotate-size -d 'Rotate a file before it would grow past SIZE (10MiB, 500k, 1G; KiB/MiB/GiB are powers of 1024, k/M/G of 1000); the archive is PATH.<UTC time>' -r
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l rotate-keep -d 'Archives kept per file after rotation (0 keeps none); the oldest go first' -r
+complete -c rlog -n "__fish_rlog_using_subcommand run" -l mode -d 'Permissions of new log files, in octal (the umask still applies); new directories get 750' -r
 complete -c rlog -n "__fish_rlog_using_subcommand run" -s q -l quiet -d 'Leave out the start and end records'
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l env-unbuffered -d 'Set PYTHONUNBUFFERED=1 and stdbuf\'s line-buffering preload (when coreutils has it)'
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l process-group -d 'Start COMMAND in its own process group and send signals to the whole group'

@@ -136,7 +136,7 @@ fn build_writer(config: &mut Config) -> Result<Writer, Exit> {
     let registry = HandleRegistry::new(WriteOptions {
         sync: config.sync,
         retry_for: config.retry_for,
-        file_mode: 0o640,
+        file_mode: config.file_mode,
         dir_mode: 0o750,
         rotate: config.rotate.clone(),
     });

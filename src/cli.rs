@@ -165,6 +165,8 @@ pub enum Color {
     Never,
 }
 
+// These comments are --help text too, where `PATH.<time>` is a placeholder, not HTML.
+#[allow(rustdoc::invalid_html_tags)]
 #[derive(Debug, Args)]
 pub struct Options {
     /// Append every line to PATH (repeatable). LEVEL=PATH gives the path a minimum level;
@@ -289,6 +291,10 @@ pub struct Options {
     #[arg(value_parser = BoolishValueParser::new(), long, env = "RLOG_ROTATE_COMPRESS", global = true, requires = "rotate_size")]
     pub rotate_compress: bool,
 
+    /// Permissions of new log files, in octal (the umask still applies); new directories get 750.
+    #[arg(long, value_name = "OCTAL", env = "RLOG_MODE", default_value = "640", value_parser = parse_mode, global = true)]
+    pub mode: u32,
+
     /// Flush to the OS at exit but skip fsync (faster; lines may be lost in a crash).
     #[arg(value_parser = BoolishValueParser::new(), long, env = "RLOG_NO_SYNC", global = true)]
     pub no_sync: bool,
@@ -319,10 +325,32 @@ impl TypedValueParser for LevelNameParser {
     }
 }
 
+/// A file mode in octal: `640`, `0600`, `0o644`. Only permission bits: a log file has
+/// no business being set-uid or executable-sticky.
+fn parse_mode(text: &str) -> Result<u32, String> {
+    let digits = text.strip_prefix("0o").unwrap_or(text);
+    match u32::from_str_radix(digits, 8) {
+        Ok(mode) if mode <= 0o777 && !digits.is_empty() => Ok(mode),
+        _ => Err(format!(
+            "bad mode '{text}': expected permission bits in octal, such as 640 or 0600"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn modes_are_octal_permission_bits() {
+        assert_eq!(parse_mode("640"), Ok(0o640));
+        assert_eq!(parse_mode("0600"), Ok(0o600));
+        assert_eq!(parse_mode("0o644"), Ok(0o644));
+        for bad in ["", "0o", "8", "rw-r-----", "4755", "-1"] {
+            assert!(parse_mode(bad).is_err(), "{bad:?} accepted");
+        }
+    }
 
     #[test]
     fn clap_definition_is_consistent() {

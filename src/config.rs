@@ -73,6 +73,8 @@ pub struct Config {
     pub grace: Duration,
     pub drain_timeout: Option<Duration>,
     pub retry_for: Duration,
+    /// Permissions of new log files (before the umask).
+    pub file_mode: u32,
     pub max_line: usize,
     pub sync: bool,
     pub rotate: Option<RotatePolicy>,
@@ -211,6 +213,7 @@ impl Config {
             grace: options.grace,
             drain_timeout: options.drain_timeout,
             retry_for: options.retry_for,
+            file_mode: options.mode,
             max_line: usize::try_from(options.max_line).unwrap_or(usize::MAX),
             sync: !options.no_sync,
             rotate: options.rotate_size.map(|size| RotatePolicy {

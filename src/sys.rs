@@ -34,10 +34,113 @@ mod imp {
         DirBuilder::new().mode(mode).create(dir)
     }
 
-    pub fn append_options(mode: u32) -> OpenOptions {
+    /// Append mode; `follow: false` refuses a symlink as the last component.
+    pub fn append_options(mode: u32, follow: bool) -> OpenOptions {
         let mut options = OpenOptions::new();
-        options.read(true).append(true).mode(mode);
+        options.append(true).mode(mode);
+        if !follow {
+            options.custom_flags(libc::O_NOFOLLOW);
+        }
         options
+    }
+
+    /// Refuses a path that a planted link could redirect. Walks `path` as the kernel
+    /// would, following every symlink, and applies Linux's `protected_symlinks` rule
+    /// whatever that setting says: a symlink in a sticky, world-writable directory (such as
+    /// /tmp) is followed only when its owner is rlog's user or the directory's owner. An
+    /// existing file in such a directory with more than one hard link is refused too (it
+    /// may be another user's link to a file they cannot write). Returns whether the last
+    /// component of `path` is itself a symlink (one that passed), so that otherwise the
+    /// file is opened without following one planted after this check.
+    pub fn check_links(path: &Path) -> io::Result<bool> {
+        use std::ffi::OsString;
+        use std::path::{Component, PathBuf};
+
+        /// Pushes `p`'s components so that the first is popped first.
+        fn push_reversed(todo: &mut Vec<OsString>, p: &Path) {
+            let start = todo.len();
+            for c in p.components() {
+                match c {
+                    Component::Normal(name) => todo.push(name.to_os_string()),
+                    Component::ParentDir => todo.push("..".into()),
+                    Component::RootDir | Component::Prefix(_) | Component::CurDir => {}
+                }
+            }
+            todo[start..].reverse();
+        }
+        /// The owner of `dir` if it is sticky and world-writable.
+        fn shared_dir_owner(dir: &Path) -> io::Result<Option<u32>> {
+            let meta = std::fs::metadata(dir)?;
+            let shared = meta.mode() & 0o1002 == 0o1002;
+            Ok(shared.then(|| meta.uid()))
+        }
+        let refuse = |msg: String| Err(io::Error::new(io::ErrorKind::PermissionDenied, msg));
+
+        let ends_in_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_symlink());
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let euid = unsafe { libc::geteuid() };
+        let mut dir = match path.is_absolute() {
+            true => PathBuf::from("/"),
+            false => std::env::current_dir()?,
+        };
+        let mut todo = Vec::new();
+        push_reversed(&mut todo, path);
+        // As the kernel's ELOOP limit: past it the open fails by itself.
+        let mut links_left = 40;
+        while let Some(name) = todo.pop() {
+            if name == ".." {
+                dir.pop();
+                continue;
+            }
+            let entry = dir.join(&name);
+            // A missing entry is created by rlog (exclusively: no link is followed); any
+            // other error is the open's to report.
+            let Ok(meta) = std::fs::symlink_metadata(&entry) else {
+                break;
+            };
+            if meta.is_symlink() {
+                if let Some(dir_owner) = shared_dir_owner(&dir)?
+                    && meta.uid() != euid
+                    && meta.uid() != dir_owner
+                {
+                    return refuse(format!(
+                        "refusing to follow the symbolic link '{}': it is owned by uid {}, \
+                         in the sticky, world-writable directory '{}' (owned by uid {dir_owner}), \
+                         and rlog runs as uid {euid}; a link planted there by another user can \
+                         point at any file. Name the target itself or remove the link",
+                        entry.display(),
+                        meta.uid(),
+                        dir.display()
+                    ));
+                }
+                links_left -= 1;
+                if links_left == 0 {
+                    break;
+                }
+                let target = std::fs::read_link(&entry)?;
+                if target.is_absolute() {
+                    dir = PathBuf::from("/");
+                }
+                push_reversed(&mut todo, &target);
+                continue;
+            }
+            if todo.is_empty()
+                && meta.is_file()
+                && meta.nlink() > 1
+                && shared_dir_owner(&dir)?.is_some()
+            {
+                return refuse(format!(
+                    "refusing to append to '{}': it has {} hard links and is in the sticky, \
+                     world-writable directory '{}', so another user may have linked it to a \
+                     file they cannot write. Remove the extra link or log elsewhere",
+                    entry.display(),
+                    meta.nlink(),
+                    dir.display()
+                ));
+            }
+            dir = entry;
+        }
+        Ok(ends_in_link)
     }
 
     pub fn host_name() -> Vec<u8> {
@@ -192,10 +295,15 @@ mod imp {
         std::fs::create_dir(dir)
     }
 
-    pub fn append_options(_mode: u32) -> OpenOptions {
+    pub fn append_options(_mode: u32, _follow: bool) -> OpenOptions {
         let mut options = OpenOptions::new();
-        options.read(true).append(true);
+        options.append(true);
         options
+    }
+
+    /// No sticky directories or symlink owners to check on Windows.
+    pub fn check_links(_path: &Path) -> io::Result<bool> {
+        Ok(true)
     }
 
     pub fn host_name() -> Vec<u8> {

@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -44,10 +44,15 @@ impl std::fmt::Display for OpenError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "cannot open log file '{}': {}; check that the path names a file in a writable directory",
+            "cannot open log file '{}': {}",
             self.path.display(),
             self.source
-        )
+        )?;
+        // rlog's own refusals (an unsafe link) carry their advice; the OS's errors do not.
+        if self.source.raw_os_error().is_some() {
+            f.write_str("; check that the path names a file in a writable directory")?;
+        }
+        Ok(())
     }
 }
 
@@ -144,7 +149,8 @@ impl HandleRegistry {
         if let Some(parent) = path.parent() {
             self.create_parents(parent).map_err(err)?;
         }
-        let (file, created) = open_append(path, self.options.file_mode).map_err(err)?;
+        let follow = sys::check_links(path).map_err(err)?;
+        let (file, created) = open_append(path, self.options.file_mode, follow).map_err(err)?;
         if created {
             self.dirs_to_sync.insert(sys::parent_or_dot(path));
         }
@@ -278,6 +284,11 @@ impl HandleRegistry {
             false
         };
         let result = write_records(file, &mut handle.check_tail, bytes, retry_for);
+        if let Err((written, _)) = &result
+            && handle.regular
+        {
+            mend_torn_write(file, ends.torn(0, *written), &handle.name);
+        }
         if locked {
             let _ = file.unlock();
         }
@@ -401,6 +412,9 @@ impl HandleRegistry {
         ) {
             Ok(()) => true,
             Err((written, e)) => {
+                if handle.regular {
+                    mend_torn_write(file, ends.torn(range.start, written), &handle.name);
+                }
                 handle.lost += ends.after(range.start + written);
                 warn!(
                     "cannot write to '{}': {e}; no more lines go to it (its other lines are kept)",
@@ -456,7 +470,9 @@ impl HandleRegistry {
             }
         };
         sync_dir("rotating");
-        let (file, created) = match open_append(&path, self.options.file_mode) {
+        let opened = sys::check_links(&path)
+            .and_then(|follow| open_append(&path, self.options.file_mode, follow));
+        let (file, created) = match opened {
             Ok(opened) => opened,
             Err(e) => {
                 warn!(
@@ -663,6 +679,14 @@ impl Ends<'_> {
         records.iter().map(|r| r.end).chain(offsets.iter().copied())
     }
 
+    /// How many bytes of a record a failed write starting at offset `start` left at the
+    /// end of the file after `written` bytes (0 when it stopped between records).
+    fn torn(self, start: usize, written: usize) -> usize {
+        let done = start + written;
+        let whole = self.iter().take_while(|&end| end <= done).last();
+        done - whole.unwrap_or(0).max(start)
+    }
+
     /// How many records end beyond `written` bytes: those that did not fully arrive.
     fn after(self, written: usize) -> u64 {
         let count = match self {
@@ -673,9 +697,14 @@ impl Ends<'_> {
     }
 }
 
-/// Opens `path` for appending; says whether this call created it.
-fn open_append(path: &Path, mode: u32) -> io::Result<(File, bool)> {
-    let mut options = sys::append_options(mode);
+/// Opens `path` for appending; says whether this call created it. With `follow` false, a
+/// symlink as the last component is refused.
+fn open_append(path: &Path, mode: u32, follow: bool) -> io::Result<(File, bool)> {
+    let mut options = sys::append_options(mode, follow);
+    // Only a regular file is read (its last byte, to mend a torn tail). A FIFO or pipe is
+    // opened write-only: holding a read end ourselves, a write would block for ever once
+    // the real reader left, instead of failing with EPIPE.
+    options.read(std::fs::metadata(path).map_or(true, |m| m.is_file()));
     // Creating exclusively first is how rlog knows the file is new, so its directory
     // entry gets synced; an existing file is then opened as it is.
     for _ in 0..3 {
@@ -734,13 +763,35 @@ fn write_records(
         let deadline = *deadline.get_or_insert_with(|| Instant::now() + retry_for);
         let now = Instant::now();
         if now >= deadline {
-            // What reached the file ends mid-record: the next writer must end that line.
-            *check_tail = written % bytes.len().max(1) != 0;
             return Err((written, err));
         }
         thread::sleep(backoff.min(deadline - now));
         backoff = (backoff * 2).min(Duration::from_secs(1));
     }
+}
+
+/// After a failed write, still under the lock: removes the start of a record it left at
+/// the end of the file, so no other appender starts a line after it.
+fn mend_torn_write(file: &mut File, torn: usize, name: &str) {
+    if torn > 0
+        && let Err(e) = drop_torn_tail(file, torn as u64)
+    {
+        warn!(
+            "cannot remove the partial record at the end of '{name}' ({e}); it ends without a newline"
+        );
+    }
+}
+
+/// Removes the last `torn` bytes of `file`, the start of a record that a failed write cut
+/// short, so the file ends on a whole line and the next appender starts a line of its own.
+/// Only bytes this process just wrote are removed: with `O_APPEND` the file position is just
+/// past them, and the file must still end there.
+fn drop_torn_tail(file: &mut File, torn: u64) -> io::Result<()> {
+    let end = file.stream_position()?;
+    if file.metadata()?.len() != end || torn > end {
+        return Err(io::Error::other("the file changed after the write"));
+    }
+    file.set_len(end - torn)
 }
 
 /// A destination in the file registry, with its minimum level.

@@ -89,3 +89,62 @@ pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() == 0 }
 }
+
+/// Whether a root-only test can run. In CI (CI=true, which runs as root) not being root
+/// is a failure; elsewhere the test says it is skipped.
+pub fn root_or_skip(test: &str) -> bool {
+    if !is_root() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{test}: CI must run as root (this test mounts filesystems or changes owners)"
+        );
+        eprintln!("{test}: skipped, it needs root");
+    }
+    is_root()
+}
+
+/// Runs a command that must succeed (test set-up such as mount), naming it on failure.
+pub fn sh(args: &[&str]) {
+    let out = StdCommand::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A small tmpfs mounted on a fresh directory for one test; unmounted when dropped.
+pub struct Tmpfs {
+    pub dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` (mount's syntax: `256k`). Needs root.
+    pub fn mount(size: &str) -> Tmpfs {
+        let dir = tempdir();
+        let path = dir.path().to_str().expect("temporary paths are UTF-8");
+        sh(&[
+            "mount",
+            "-t",
+            "tmpfs",
+            "-o",
+            &format!("size={size}"),
+            "tmpfs",
+            path,
+        ]);
+        Tmpfs { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = StdCommand::new("umount").arg(self.dir.path()).status();
+    }
+}
