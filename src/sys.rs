@@ -260,6 +260,19 @@ mod imp {
         std::fs::remove_file(from)
     }
 
+    /// Asks for a pipe buffer of `bytes` on `fd` if it is a pipe (Linux), so one read
+    /// can take a whole batch; anything else, or a refusal, leaves it as it is.
+    pub fn grow_pipe(fd: i32, bytes: usize) {
+        #[cfg(target_os = "linux")]
+        // SAFETY: F_SETPIPE_SZ only changes the pipe's capacity; on a non-pipe it fails
+        // with EBADF or EINVAL and changes nothing.
+        unsafe {
+            libc::fcntl(fd, libc::F_SETPIPE_SZ, bytes as libc::c_int);
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = (fd, bytes);
+    }
+
     pub fn is_regular(file: &File) -> bool {
         file.metadata()
             .map(|m| m.file_type().is_file())
@@ -338,6 +351,8 @@ mod imp {
     }
 
     /// Untested: Windows renames fail rather than replace an existing target.
+    pub fn grow_pipe(_fd: i32, _bytes: usize) {}
+
     pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
         if to.exists() {
             return Err(io::Error::from(io::ErrorKind::AlreadyExists));

@@ -998,16 +998,24 @@ impl Writer {
                 return Err(BrokenPipe);
             }
         }
-        let lowest = batch
-            .records
-            .iter()
-            .map(|r| self.levels.number(r.level))
-            .min()
-            .unwrap_or(i32::MIN);
-        let fast = self
+        // Every record goes to every fixed file unless some sink filters by level and
+        // this batch has a record below it (the scan is skipped when none filters).
+        let all_fixed = self
             .sinks
             .iter()
-            .all(|s| matches!(s.target, Target::Fixed(_)) && s.min_level <= lowest);
+            .all(|s| matches!(s.target, Target::Fixed(_)));
+        let highest_min = self
+            .sinks
+            .iter()
+            .map(|s| s.min_level)
+            .max()
+            .unwrap_or(i32::MIN);
+        let fast = all_fixed
+            && (highest_min == i32::MIN
+                || batch
+                    .records
+                    .iter()
+                    .all(|r| self.levels.number(r.level) >= highest_min));
         if fast {
             // Every record goes to every file (fixed sinks are distinct handles).
             for i in 0..self.sinks.len() {
