@@ -207,27 +207,32 @@ fn stuck_fifo(dir: &Path) -> std::fs::File {
         .unwrap()
 }
 
-fn start_blocked_rlog(dir: &Path, extra: &[&str]) -> (Child, std::fs::File) {
+/// rlog fed by an endless producer and writing into a FIFO nobody reads: its writer is
+/// soon blocked in write(2) and its input never ends. Returns rlog, the producer and the
+/// FIFO's read end, which must stay open.
+fn start_blocked_rlog(dir: &Path, extra: &[&str]) -> (Child, Child, std::fs::File) {
     let reader = stuck_fifo(dir);
-    // Far more than a pipe holds, from a file so that this test never blocks on it.
-    let input = dir.join("input.txt");
-    std::fs::write(&input, ("x".repeat(99) + "\n").repeat(20_000)).unwrap();
+    let mut producer = std::process::Command::new("yes")
+        .arg("x".repeat(99))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
     let child = rlog_std(dir)
         .args(["-p", "stuck.fifo", "--grace", "100ms"])
         .args(extra)
-        .stdin(std::fs::File::open(&input).unwrap())
+        .stdin(producer.stdout.take().unwrap())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     // Time for the writer to fill the FIFO and block in write(2).
     sleep(Duration::from_millis(300));
-    (child, reader)
+    (child, producer, reader)
 }
 
 #[test]
 fn a_third_signal_stops_at_once_with_a_warning() {
     let dir = tempdir();
-    let (mut child, _reader) = start_blocked_rlog(dir.path(), &[]);
+    let (mut child, mut producer, _reader) = start_blocked_rlog(dir.path(), &[]);
     for _ in 0..2 {
         kill(&child, libc::SIGTERM);
         sleep(Duration::from_millis(100));
@@ -243,6 +248,8 @@ fn a_third_signal_stops_at_once_with_a_warning() {
     assert!(took < Duration::from_secs(1), "took {took:?}");
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    let _ = producer.kill();
+    let _ = producer.wait();
     assert!(stderr.contains("third signal (TERM)"), "{stderr}");
     assert!(stderr.contains("may be lost"), "{stderr}");
 }
@@ -250,7 +257,8 @@ fn a_third_signal_stops_at_once_with_a_warning() {
 #[test]
 fn drain_timeout_exits_75_when_the_drain_cannot_finish() {
     let dir = tempdir();
-    let (mut child, _reader) = start_blocked_rlog(dir.path(), &["--drain-timeout", "500ms"]);
+    let (mut child, mut producer, _reader) =
+        start_blocked_rlog(dir.path(), &["--drain-timeout", "500ms"]);
     // A service stop while the output is stuck: grace (100ms) plus the timeout, then 75.
     kill(&child, libc::SIGTERM);
     let (status, took) = wait_with_deadline(&mut child, Duration::from_secs(5));
@@ -259,5 +267,25 @@ fn drain_timeout_exits_75_when_the_drain_cannot_finish() {
     assert!(took < Duration::from_secs(2), "took {took:?}");
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    let _ = producer.kill();
+    let _ = producer.wait();
     assert!(stderr.contains("--drain-timeout"), "{stderr}");
+}
+
+#[test]
+fn drain_timeout_bounds_the_drain_after_the_input_ends() {
+    let dir = tempdir();
+    let _reader = stuck_fifo(dir.path());
+    let input = dir.path().join("input.txt");
+    std::fs::write(&input, ("y".repeat(99) + "\n").repeat(50_000)).unwrap();
+    let start = Instant::now();
+    let mut child = rlog_std(dir.path())
+        .args(["-p", "stuck.fifo", "--drain-timeout", "400ms"])
+        .stdin(std::fs::File::open(&input).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (status, _) = wait_with_deadline(&mut child, Duration::from_secs(5));
+    assert_eq!(status.code(), Some(75), "{status:?}");
+    assert!(start.elapsed() >= Duration::from_millis(400));
 }
