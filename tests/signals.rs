@@ -277,7 +277,9 @@ fn drain_timeout_bounds_the_drain_after_the_input_ends() {
     let dir = tempdir();
     let _reader = stuck_fifo(dir.path());
     let input = dir.path().join("input.txt");
-    std::fs::write(&input, ("y".repeat(99) + "\n").repeat(50_000)).unwrap();
+    // More than the FIFO holds (so the writer blocks), less than rlog's queue holds (so
+    // rlog reads to the end of input and starts the drain).
+    std::fs::write(&input, ("y".repeat(99) + "\n").repeat(10_000)).unwrap();
     let start = Instant::now();
     let mut child = rlog_std(dir.path())
         .args(["-p", "stuck.fifo", "--drain-timeout", "400ms"])
