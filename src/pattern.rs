@@ -94,6 +94,10 @@ struct Pad(isize);
 impl Pad {
     /// Appends `value`, padded with spaces to the width; never cut.
     fn write(self, value: &[u8], out: &mut Vec<u8>) {
+        if self.0 == 0 {
+            out.extend_from_slice(value);
+            return;
+        }
         let width = self.0.unsigned_abs();
         let len = if width == 0 { 0 } else { display_width(value) };
         let fill = width.saturating_sub(len);
