@@ -97,6 +97,33 @@ struct Handle {
     last_used: Instant,
 }
 
+impl Handle {
+    /// Syncs the open file if it was written since its last sync. A failed sync is
+    /// reported and never retried: the kernel may already have dropped the data.
+    fn sync(&mut self) {
+        let Some(file) = self.file.as_ref() else {
+            return;
+        };
+        if !self.dirty || self.sync_failed {
+            return;
+        }
+        self.dirty = false;
+        match file.sync_all() {
+            Ok(()) => {}
+            // A pipe, a terminal, /dev/stderr: nothing to make durable.
+            Err(e) if !self.regular && sys::sync_unsupported(&e) => {}
+            Err(e) => {
+                warn!(
+                    "cannot sync '{}' to disk: {e}; its recent lines may be lost",
+                    self.name
+                );
+                self.sync_failed = true;
+                self.sync_errors += 1;
+            }
+        }
+    }
+}
+
 /// The map from paths to their open files, one handle per file.
 #[derive(Debug)]
 pub struct HandleRegistry {
@@ -435,21 +462,8 @@ impl HandleRegistry {
             return false;
         };
         let dir = sys::parent_or_dot(&path);
-        let handle = &mut self.handles[h];
-        if sync
-            && handle.dirty
-            && !handle.sync_failed
-            && let Some(file) = handle.file.as_ref()
-        {
-            if let Err(e) = file.sync_all() {
-                warn!(
-                    "cannot sync '{}' to disk: {e}; its recent lines may be lost",
-                    handle.name
-                );
-                handle.sync_failed = true;
-                handle.sync_errors += 1;
-            }
-            handle.dirty = false;
+        if sync {
+            self.handles[h].sync();
         }
         let archive = match rotate::rename_to_archive(&path) {
             Ok(archive) => archive,
@@ -518,32 +532,13 @@ impl HandleRegistry {
         true
     }
 
-    /// Syncs every file written since its last sync. A failed sync is reported and never
-    /// retried: the kernel may already have dropped the data.
+    /// Syncs every file written since its last sync (see [`Handle::sync`]).
     fn sync_files(&mut self) {
         if !self.options.sync {
             return;
         }
         for handle in &mut self.handles {
-            let Some(file) = handle.file.as_ref() else {
-                continue;
-            };
-            if !handle.dirty || handle.sync_failed {
-                continue;
-            }
-            handle.dirty = false;
-            match file.sync_all() {
-                Ok(()) => {}
-                Err(e) if !handle.regular && sys::sync_unsupported(&e) => {}
-                Err(e) => {
-                    warn!(
-                        "cannot sync '{}' to disk: {e}; its recent lines may be lost",
-                        handle.name
-                    );
-                    handle.sync_failed = true;
-                    handle.sync_errors += 1;
-                }
-            }
+            handle.sync();
         }
     }
 
@@ -569,21 +564,11 @@ impl HandleRegistry {
     /// Syncs and closes handle `h` (an idle or evicted path-pattern file).
     fn close(&mut self, h: usize) {
         let handle = &mut self.handles[h];
-        if let Some(file) = handle.file.take() {
-            if self.options.sync
-                && handle.dirty
-                && !handle.sync_failed
-                && let Err(e) = file.sync_all()
-            {
-                warn!(
-                    "cannot sync '{}' to disk: {e}; its recent lines may be lost",
-                    handle.name
-                );
-                handle.sync_failed = true;
-                handle.sync_errors += 1;
-            }
-            handle.dirty = false;
+        if self.options.sync {
+            handle.sync();
         }
+        handle.file = None;
+        handle.dirty = false;
         if let Some(id) = self.by_id.iter().find(|(_, v)| **v == h).map(|(k, _)| *k) {
             self.by_id.remove(&id);
         }
