@@ -3,6 +3,7 @@
 
 use std::ffi::OsString;
 use std::io;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -20,6 +21,7 @@ use crate::render::Renderer;
 use crate::run::{RunOptions, Supervisor, display_command};
 use crate::signals::{self, SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use crate::sys;
+use crate::syslog::{self, Destination, ForwardStatus, Forwarder, MessageFormatter};
 use crate::writer::{Console, FileSink, HandleRegistry, Msg, Target, WriteOptions, Writer};
 
 /// Batches in flight between the renderer and the writer: enough to keep both cores
@@ -70,12 +72,15 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
 fn write_message(mut config: Config, message: &[u8]) -> Exit {
     const HELD: [i32; 4] = [SIGTERM, SIGINT, SIGHUP, SIGUSR1];
     sys::block_signals(&HELD);
-    let writer = match build_writer(&mut config) {
-        Ok(w) => w,
+    let (writer, forwarders) = match build_writer(&mut config) {
+        Ok(built) => built,
         Err(exit) => return exit,
     };
     let (queue, _unused) = bounded(1);
     let mut stamper = Stamper::new(&config, queue, Pool::new(1), never());
+    stamper.keep_raw = !forwarders.is_empty();
+    // Syslog gets the message whole, below; files get one record per line.
+    stamper.forward_per_line = false;
     let (now, level) = (Timestamp::now(), config.level);
     if message.is_empty() {
         stamper.push(b"", now, Stream::Arg, level);
@@ -85,7 +90,8 @@ fn write_message(mut config: Config, message: &[u8]) -> Exit {
         stamper.push(line, time, Stream::Arg, level)
     });
     splitter.finish(|line, time| stamper.push(line, time, Stream::Arg, level));
-    let exit = writer.write_once(&stamper.batch);
+    stamper.push_whole_message(message, now, level);
+    let exit = writer.write_once(&mut stamper.batch, config.drain_timeout);
     match sys::pending_signal(&[SIGTERM, SIGINT]) {
         Some(signal) => exit.worst(Exit::Signal(signal)),
         None => exit,
@@ -131,8 +137,8 @@ fn os_bytes(s: &OsString) -> Vec<u8> {
 }
 
 /// Opens every path named on the command line (so a bad one fails at once, before any
-/// input is read) and builds the writer.
-fn build_writer(config: &mut Config) -> Result<Writer, Exit> {
+/// input is read), starts a forwarder per syslog destination, and builds the writer.
+fn build_writer(config: &mut Config) -> Result<(Writer, Vec<Arc<ForwardStatus>>), Exit> {
     let registry = HandleRegistry::new(WriteOptions {
         sync: config.sync,
         retry_for: config.retry_for,
@@ -148,7 +154,7 @@ fn build_writer(config: &mut Config) -> Result<Writer, Exit> {
         }
     };
     // With no path, stdout is the only output: once its reader is gone, the run is over.
-    let stdout_only = config.paths.is_empty();
+    let stdout_only = config.paths.is_empty() && config.syslog.is_empty();
     let mut sinks: Vec<FileSink> = Vec::new();
     for spec in std::mem::take(&mut config.paths) {
         let target = match spec.path {
@@ -194,13 +200,29 @@ fn build_writer(config: &mut Config) -> Result<Writer, Exit> {
         }
         StdoutUse::None => None,
     };
-    Ok(Writer::new(
+    let mut forwarders = Vec::new();
+    for target in std::mem::take(&mut config.syslog) {
+        // A local daemon adds the host name itself to the traditional format.
+        let with_host = !matches!(target.destination, Destination::Unix(_));
+        let formatter = MessageFormatter::new(target.format, &config.syslog_header, with_host);
+        match Forwarder::spawn(target, formatter, config.retry_for) {
+            Ok(handle) => forwarders.push(handle),
+            Err(e) => {
+                warn!("cannot start a syslog forwarder thread: {e}");
+                return Err(Exit::IoError);
+            }
+        }
+    }
+    let statuses = forwarders.iter().map(|f| Arc::clone(&f.status)).collect();
+    let writer = Writer::new(
         registry,
         sinks,
         console,
         stdout_only,
         config.levels.clone(),
-    ))
+        forwarders,
+    );
+    Ok((writer, statuses))
 }
 
 /// Shutdown progress: signals seen and what they asked for.
@@ -262,6 +284,12 @@ struct Stamper {
     /// `--grace` when reading stdin; None in `rlog run`, whose command decides when
     /// its output ends.
     grace: Option<Duration>,
+    /// Keep each line's own message for the syslog forwarders.
+    keep_raw: bool,
+    /// One syslog message per line; `rlog write` instead sends its message whole.
+    forward_per_line: bool,
+    /// Messages kept for the forwarders, so undelivered ones can be counted.
+    forwarded: u64,
 }
 
 impl Stamper {
@@ -286,6 +314,9 @@ impl Stamper {
             drain_deadline: None,
             drain_timeout: config.drain_timeout,
             grace: None,
+            keep_raw: false,
+            forward_per_line: true,
+            forwarded: 0,
         }
     }
 
@@ -323,6 +354,35 @@ impl Stamper {
             stream,
         };
         self.renderer.push(&line, &mut self.batch);
+        if self.keep_raw && self.forward_per_line {
+            self.batch.raw.push(message, level, time, self.seq);
+            self.forwarded += 1;
+        }
+    }
+
+    /// `rlog write`: for syslog the whole message is one message, as `logger` sends it
+    /// (newlines and all), with the level, time and seq of its first line.
+    fn push_whole_message(&mut self, message: &[u8], time: Timestamp, level: LevelId) {
+        if !self.keep_raw || self.seq == 0 {
+            return;
+        }
+        let (level, message) = match self.parse_level {
+            true => match self.levels.parse_marker(message) {
+                Some((marked, strip)) => (marked, &message[strip..]),
+                None => (level, message),
+            },
+            false => (level, message),
+        };
+        if self
+            .min_level
+            .is_some_and(|min| self.levels.number(level) < min)
+        {
+            return;
+        }
+        let trimmed = message.len() - message.iter().rev().take_while(|&&b| b == b'\n').count();
+        // `rlog write` numbers its lines from 1; the message takes its first line's seq.
+        self.batch.raw.push(&message[..trimmed], level, time, 1);
+        self.forwarded += 1;
     }
 
     /// A record of rlog's own (`rlog run`'s start and end), never level-parsed.
@@ -395,8 +455,8 @@ impl Stamper {
 }
 
 fn run_pipeline(mut config: Config, source: Source, signals: &Receiver<i32>) -> Exit {
-    let writer = match build_writer(&mut config) {
-        Ok(w) => w,
+    let (writer, forwarders) = match build_writer(&mut config) {
+        Ok(built) => built,
         Err(exit) => return exit,
     };
     // `--on-failure-print` reads back what this run appended to the first file.
@@ -409,6 +469,7 @@ fn run_pipeline(mut config: Config, source: Source, signals: &Receiver<i32>) -> 
         return Exit::IoError;
     }
     let mut stamper = Stamper::new(&config, queue, spent, signals.clone());
+    stamper.keep_raw = !forwarders.is_empty();
     let level = config.level;
     let mut print_on_failure = None;
     // In `rlog run` the command's own end decides; elsewhere a TERM or INT ends rlog by it.
@@ -450,16 +511,17 @@ fn run_pipeline(mut config: Config, source: Source, signals: &Receiver<i32>) -> 
         Ok(exit) => exit,
         Err(Stop::WriterGone) => Exit::Ok,
         Err(Stop::Abandoned) => return Exit::Signal(first_signal.unwrap_or(SIGTERM)),
-        Err(Stop::DrainTimeout) => return drain_timed_out(),
+        Err(Stop::DrainTimeout) => return drain_timed_out(&forwarders, stamper.forwarded),
     };
     stamper.start_drain();
     let deadline = stamper.drain_deadline;
     let mut shutdown = std::mem::take(&mut stamper.shutdown);
+    let forwarded = stamper.forwarded;
     // Closing the queue is the writer's signal to drain and sync.
     drop(stamper);
     let written = match wait_for_writer(&done, signals, &mut shutdown, deadline) {
         Ok(exit) => exit,
-        Err(Stop::DrainTimeout) => return drain_timed_out(),
+        Err(Stop::DrainTimeout) => return drain_timed_out(&forwarders, forwarded),
         Err(_) => return Exit::Signal(shutdown.signal.unwrap_or(SIGTERM)),
     };
     if let Some((path, offset)) = print_on_failure {
@@ -472,8 +534,12 @@ fn run_pipeline(mut config: Config, source: Source, signals: &Receiver<i32>) -> 
     }
 }
 
-fn drain_timed_out() -> Exit {
+/// Reports a passed `--drain-timeout`, with each syslog server's undelivered lines.
+fn drain_timed_out(forwarders: &[Arc<ForwardStatus>], forwarded: u64) -> Exit {
     warn!("--drain-timeout passed before every line was written and synced; some may be lost");
+    for status in forwarders {
+        syslog::report_undelivered(status, forwarded);
+    }
     Exit::DrainTimeout
 }
 

@@ -9,6 +9,7 @@ use clap::builder::{PossibleValue, StringValueParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 
 use crate::size::parse_size;
+use crate::syslog::{Facility, SyslogFormat};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -17,6 +18,7 @@ Examples:
   make 2>&1 | rlog -p all.log -p ERROR=errors.log --console
   rlog -p 'logs/app-%{timestamp:+%Y-%m-%d}.log' < input.txt
   rlog --format '%{timestamputc} [%{tag}] %{message}' --tag backup
+  ./task.sh 2>&1 | rlog -p task.log --syslog relp://loghost:2514 --tag task
 
 Pattern tokens (-f/--format, and inside --path):
   %{timestamp}     time the line reached rlog, local time, RFC 3339 with ms
@@ -264,7 +266,9 @@ pub struct Options {
     #[arg(long, value_name = "DURATION", env = "RLOG_DRAIN_TIMEOUT", value_parser = humantime::parse_duration, global = true)]
     pub drain_timeout: Option<Duration>,
 
-    /// How long a failing write is retried before its path is given up (e.g. 10s, 1m; 0 = at once).
+    /// How long a failing write is retried before its path is given up (e.g. 10s, 1m; 0 = at
+    /// once); for --syslog, how long a server may go without taking a line before its lines
+    /// are dropped and counted.
     #[arg(long, value_name = "DURATION", env = "RLOG_RETRY_FOR", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
     pub retry_for: Duration,
 
@@ -294,6 +298,26 @@ pub struct Options {
     /// Permissions of new log files, in octal (the umask still applies); new directories get 750.
     #[arg(long, value_name = "OCTAL", env = "RLOG_MODE", default_value = "640", value_parser = parse_mode, global = true)]
     pub mode: u32,
+
+    /// Forward every line to a syslog server (repeatable): unix:/dev/log (local daemon),
+    /// udp://HOST[:PORT] (fire and forget), tcp://HOST[:PORT] (octet-counted), or
+    /// relp://HOST:PORT (every line acknowledged before rlog exits 0).
+    #[arg(long, value_name = "URL", env = "RLOG_SYSLOG", global = true)]
+    pub syslog: Vec<String>,
+
+    /// Syslog facility of forwarded lines.
+    #[arg(long, value_enum, value_name = "NAME", env = "RLOG_FACILITY", default_value_t = Facility::User, global = true)]
+    pub facility: Facility,
+
+    /// Syslog message format. Default: rfc3164 for unix: sockets, rfc5424 otherwise.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        env = "RLOG_SYSLOG_FORMAT",
+        global = true
+    )]
+    pub syslog_format: Option<SyslogFormat>,
 
     /// Flush to the OS at exit but skip fsync (faster; lines may be lost in a crash).
     #[arg(value_parser = BoolishValueParser::new(), long, env = "RLOG_NO_SYNC", global = true)]

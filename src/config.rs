@@ -12,6 +12,7 @@ use crate::level::{LevelError, LevelId, LevelTable};
 use crate::pattern::{self, Context, Pattern, PatternError};
 use crate::render::{JsonStyle, Renderer, Style};
 use crate::rotate::RotatePolicy;
+use crate::syslog::{self, Destination, Header, SyslogTarget, UrlError};
 
 /// A mistake in the command line (exit 64).
 #[derive(Debug)]
@@ -22,6 +23,7 @@ pub enum UsageError {
         error: PatternError,
     },
     Path(String),
+    Syslog(UrlError),
 }
 
 impl fmt::Display for UsageError {
@@ -30,6 +32,7 @@ impl fmt::Display for UsageError {
             UsageError::Level(e) => e.fmt(f),
             UsageError::Pattern { option, error } => write!(f, "{option}: {error}"),
             UsageError::Path(msg) => f.write_str(msg),
+            UsageError::Syslog(e) => e.fmt(f),
         }
     }
 }
@@ -69,6 +72,10 @@ pub struct Config {
     pub parse_level: bool,
     pub renderer: Renderer,
     pub paths: Vec<PathSpec>,
+    /// `--syslog` destinations, each once.
+    pub syslog: Vec<SyslogTarget>,
+    /// The syslog header fields that are the same for every line.
+    pub syslog_header: Header,
     pub stdout: StdoutUse,
     pub grace: Duration,
     pub drain_timeout: Option<Duration>,
@@ -188,6 +195,29 @@ impl Config {
             PathTarget::Fixed(path) => Some(path.clone()),
             PathTarget::Pattern(_) => None,
         });
+        let mut syslog_targets: Vec<SyslogTarget> = Vec::new();
+        for url in &options.syslog {
+            let destination = Destination::parse(url).map_err(UsageError::Syslog)?;
+            if syslog_targets.iter().any(|t| t.destination == destination) {
+                continue;
+            }
+            let format = options
+                .syslog_format
+                .unwrap_or_else(|| destination.default_format());
+            syslog_targets.push(SyslogTarget {
+                url: url.clone(),
+                destination,
+                format,
+            });
+        }
+        let syslog_header = Header {
+            facility: options.facility.code(),
+            severities: syslog::severities(&levels),
+            zone: zone.clone(),
+            host: context.host.clone(),
+            tag: context.tag.clone(),
+            pid: context.pid,
+        };
         let colour = match options.color {
             Color::Always => true,
             Color::Never => false,
@@ -195,9 +225,11 @@ impl Config {
                 stdout_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             }
         };
-        let stdout = if options.console || (paths.is_empty() && stdout_is_terminal) {
+        // A syslog server is a sink like a path: with one, stdout gets nothing unasked.
+        let no_sink = paths.is_empty() && syslog_targets.is_empty();
+        let stdout = if options.console || (no_sink && stdout_is_terminal) {
             StdoutUse::Console { colour }
-        } else if paths.is_empty() {
+        } else if no_sink {
             StdoutUse::Plain
         } else {
             StdoutUse::None
@@ -209,6 +241,8 @@ impl Config {
             min_level,
             parse_level: options.parse_level,
             paths,
+            syslog: syslog_targets,
+            syslog_header,
             stdout,
             grace: options.grace,
             drain_timeout: options.drain_timeout,

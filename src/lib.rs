@@ -4,6 +4,7 @@
 //! Data flows one way: [`input`] (bytes to lines) → [`render`] (lines to records, in
 //! batches) → the bounded queue → [`writer`] (records to files, then sync). [`app`] wires
 //! the stages together and handles signals; [`exit`] holds the exit-code table.
+//! [`syslog`] forwards lines to syslog servers from threads the writer feeds.
 
 /// Prints a diagnostic on stderr. Never panics, even when stderr is closed.
 #[macro_export]
@@ -30,4 +31,5 @@ pub mod run;
 pub mod signals;
 pub mod size;
 pub mod sys;
+pub mod syslog;
 pub mod writer;

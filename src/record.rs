@@ -41,6 +41,9 @@ pub struct RecordMeta {
 pub struct Batch {
     pub text: Vec<u8>,
     pub records: Vec<RecordMeta>,
+    /// The lines' own messages for the syslog sinks; left empty (no allocation) when
+    /// there is none, so the file path pays nothing.
+    pub raw: RawMessages,
 }
 
 impl Batch {
@@ -48,6 +51,7 @@ impl Batch {
         Batch {
             text: Vec::with_capacity(bytes),
             records: Vec::new(),
+            raw: RawMessages::default(),
         }
     }
 
@@ -55,6 +59,8 @@ impl Batch {
     pub fn clear(&mut self) {
         self.text.clear();
         self.records.clear();
+        self.raw.bytes.clear();
+        self.raw.messages.clear();
     }
 
     pub fn is_empty(&self) -> bool {
@@ -73,5 +79,54 @@ impl Batch {
             start = meta.end;
             (bytes, meta)
         })
+    }
+}
+
+/// What a syslog message is made of, beside its bytes: the header fields that come from
+/// the line.
+#[derive(Clone, Copy, Debug)]
+pub struct MessageMeta {
+    /// Offset just past this message in [`RawMessages::bytes`].
+    pub end: usize,
+    pub level: LevelId,
+    pub time: Timestamp,
+    pub seq: u64,
+}
+
+/// Messages as the lines carried them (not rendered by the pattern), one per syslog
+/// message, shared read-only by every syslog sink.
+#[derive(Debug, Default)]
+pub struct RawMessages {
+    pub bytes: Vec<u8>,
+    pub messages: Vec<MessageMeta>,
+}
+
+impl RawMessages {
+    pub fn push(&mut self, message: &[u8], level: LevelId, time: Timestamp, seq: u64) {
+        self.bytes.extend_from_slice(message);
+        self.messages.push(MessageMeta {
+            end: self.bytes.len(),
+            level,
+            time,
+            seq,
+        });
+    }
+
+    pub fn len(&self) -> usize {
+        self.messages.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+    }
+
+    /// Message `i`'s bytes and fields.
+    pub fn get(&self, i: usize) -> (&[u8], &MessageMeta) {
+        let meta = &self.messages[i];
+        let start = match i {
+            0 => 0,
+            _ => self.messages[i - 1].end,
+        };
+        (&self.bytes[start..meta.end], meta)
     }
 }

@@ -4,12 +4,15 @@
 //! with one `write` holding only whole records, under an exclusive lock so several rlog
 //! processes appending to one file never interleave inside a line. At the end of input
 //! the queue is drained, then every written file is synced, then the directories of
-//! every file and directory this run created.
+//! every file and directory this run created. Lines for syslog servers are handed to
+//! their forwarders after the files have them, and the forwarders are waited for only
+//! once the files are synced, so a server that is down never holds the files back.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::io::{self, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -19,10 +22,11 @@ use crate::exit::Exit;
 use crate::level::{LevelId, LevelTable};
 use crate::pattern::Pattern;
 use crate::queue::Pool;
-use crate::record::{Batch, Line, RecordMeta, Stream};
+use crate::record::{Batch, Line, RawMessages, RecordMeta, Stream};
 use crate::render::escape_controls;
 use crate::rotate::{self, Compressor, RotatePolicy};
 use crate::sys;
+use crate::syslog::{self, ForwarderHandle};
 
 /// What the pipeline sends the writer. The end of input is the channel closing.
 pub enum Msg {
@@ -849,6 +853,10 @@ pub struct Writer {
     /// ends the run.
     pub stdout_only: bool,
     pub levels: LevelTable,
+    /// One per `--syslog` destination.
+    forwarders: Vec<ForwarderHandle>,
+    /// Messages handed to the forwarders, so undelivered ones can be counted.
+    forwarded: u64,
     outs: Vec<Out>,
     touched: Vec<usize>,
     pattern_handles: Vec<usize>,
@@ -872,6 +880,7 @@ impl Writer {
         console: Option<Console>,
         stdout_only: bool,
         levels: LevelTable,
+        forwarders: Vec<ForwarderHandle>,
     ) -> Writer {
         Writer {
             registry,
@@ -879,6 +888,8 @@ impl Writer {
             console,
             stdout_only,
             levels,
+            forwarders,
+            forwarded: 0,
             outs: Vec::new(),
             touched: Vec::new(),
             pattern_handles: Vec::new(),
@@ -918,9 +929,11 @@ impl Writer {
                 Err(RecvTimeoutError::Disconnected) => break,
             };
             let result = match msg {
-                Msg::Batch(batch) => {
+                Msg::Batch(mut batch) => {
                     let written = self.write_batch(&batch);
+                    let messages = std::mem::take(&mut batch.raw);
                     spent.give(batch);
+                    self.forward(messages);
                     // A file moved away is noticed when the queue goes idle, and at
                     // least every second while busy.
                     if queue.is_empty() || last_check.elapsed() >= MOVED_CHECK_EVERY {
@@ -949,14 +962,26 @@ impl Writer {
     }
 
     /// Writes one batch and finishes, on the calling thread: `rlog write` needs no
-    /// queue, and sparing two thread starts is a third of its start-up.
-    pub fn write_once(mut self, batch: &Batch) -> Exit {
+    /// queue, and sparing two thread starts is a third of its start-up. Syslog
+    /// forwarders are waited for until `drain_timeout` (the threaded writer leaves that
+    /// bound to the pipeline).
+    pub fn write_once(mut self, batch: &mut Batch, drain_timeout: Option<Duration>) -> Exit {
         let result = self.write_batch(batch);
-        self.finish(result)
+        self.forward(std::mem::take(&mut batch.raw));
+        let files = self.finish_files(result);
+        let deadline = drain_timeout.map(|t| Instant::now() + t);
+        files.worst(self.finish_forwarders(deadline))
     }
 
-    /// Syncs every file and directory and returns the run's status.
+    /// Syncs every file and directory, waits for the forwarders, and returns the run's
+    /// status.
     fn finish(&mut self, result: Result<(), BrokenPipe>) -> Exit {
+        let files = self.finish_files(result);
+        files.worst(self.finish_forwarders(None))
+    }
+
+    /// Syncs every file and directory and returns their status.
+    fn finish_files(&mut self, result: Result<(), BrokenPipe>) -> Exit {
         self.registry.sync_files();
         if let Some(compressor) = self.registry.compressor.as_mut() {
             compressor.finish();
@@ -966,6 +991,37 @@ impl Writer {
             Ok(()) => exit,
             Err(BrokenPipe) => exit.worst(Exit::BrokenPipe),
         }
+    }
+
+    /// Hands a batch's messages to every forwarder; waits while one's queue is full.
+    fn forward(&mut self, messages: RawMessages) {
+        if self.forwarders.is_empty() || messages.is_empty() {
+            return;
+        }
+        self.forwarded += messages.len() as u64;
+        let shared = Arc::new(messages);
+        for forwarder in &self.forwarders {
+            forwarder.send(Arc::clone(&shared));
+        }
+    }
+
+    /// Closes every forwarder's queue, then waits (until `deadline`, if any) for each to
+    /// deliver what it holds, so they drain side by side.
+    fn finish_forwarders(&mut self, deadline: Option<Instant>) -> Exit {
+        for forwarder in &mut self.forwarders {
+            forwarder.close();
+        }
+        let mut exit = Exit::Ok;
+        for forwarder in &mut self.forwarders {
+            match forwarder.finish(deadline) {
+                Some(status) => exit = exit.worst(status),
+                None => {
+                    syslog::report_undelivered(&forwarder.status, self.forwarded);
+                    exit = exit.worst(Exit::DrainTimeout);
+                }
+            }
+        }
+        exit
     }
 
     fn write_batch(&mut self, batch: &Batch) -> Result<(), BrokenPipe> {
