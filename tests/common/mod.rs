@@ -2,6 +2,8 @@
 //! directories, and strace when it is there.
 #![allow(dead_code)]
 
+pub mod rsyslog;
+
 use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 
