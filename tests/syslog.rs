@@ -164,16 +164,24 @@ fn tcp_delivers_every_line_with_facility_and_default_tag_and_nothing_on_stdout()
         return;
     };
     let dir = tempdir();
+    let started = Instant::now();
     rlog(dir.path())
         .args(["--syslog", &format!("tcp://127.0.0.1:{}", server.tcp)])
         .args(["--facility", "local3", "--level", "warning"])
-        .write_stdin(lines(1..=300))
+        .write_stdin(lines(1..=10_000))
+        .timeout(Duration::from_secs(60))
         .assert()
         .success()
         .stdout("")
         .stderr("");
-    let got = server.wait_for("rlog", 300, ARRIVAL);
-    assert_exactly_once_in_order(&got, 300);
+    // Many windows' worth of lines go out back to back, not one window per timer tick.
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_secs(5),
+        "10,000 lines took {elapsed:?}"
+    );
+    let got = server.wait_for("rlog", 10_000, ARRIVAL);
+    assert_exactly_once_in_order(&got, 10_000);
     assert!(got.iter().all(|r| r.severity == 4), "{got:#?}");
     assert!(got.iter().all(|r| r.facility == "local3"), "{got:#?}");
 }

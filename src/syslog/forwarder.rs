@@ -564,6 +564,10 @@ impl Forwarder {
     /// Waits for the next thing to do: a batch (if the window has room), a reply or the
     /// end of the connection, a reconnect time, or the give-up time.
     fn wait(&mut self) {
+        // Sending emptied the window (TCP, UDP) while the batch has more: go on at once.
+        if self.link.is_some() && self.inbox.is_some() && self.window.len() < WINDOW {
+            return;
+        }
         let now = Instant::now();
         let mut wake = now + TICK;
         if self.link.is_none() {
