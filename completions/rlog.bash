@@ -41,7 +41,7 @@ _rlog() {
 
     case "${cmd}" in
         rlog)
-            opts="-p -l -f -t -h -V --path --level --min-level --format --json --tag --define-level --parse-level --console --color --escape --grace --drain-timeout --retry-for --max-line --rotate-size --rotate-keep --rotate-compress --mode --no-sync --help --version write run help"
+            opts="-p -l -f -t -h -V --path --level --min-level --format --json --tag --define-level --parse-level --console --color --escape --grace --drain-timeout --retry-for --max-line --rotate-size --rotate-keep --rotate-compress --mode --syslog --facility --syslog-format --no-sync --help --version write run help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -141,6 +141,18 @@ _rlog() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --syslog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --facility)
+                    COMPREPLY=($(compgen -W "kern user mail daemon auth syslog lpr news uucp cron authpriv ftp local0 local1 local2 local3 local4 local5 local6 local7" -- "${cur}"))
+                    return 0
+                    ;;
+                --syslog-format)
+                    COMPREPLY=($(compgen -W "rfc5424 rfc3164" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -205,7 +217,7 @@ _rlog() {
             return 0
             ;;
         rlog__subcmd__run)
-            opts="-q -p -l -f -t -h --stderr-level --quiet --env-unbuffered --process-group --kill-after --time-limit --on-failure-print --path --level --min-level --format --json --tag --define-level --parse-level --console --color --escape --grace --drain-timeout --retry-for --max-line --rotate-size --rotate-keep --rotate-compress --mode --no-sync --help"
+            opts="-q -p -l -f -t -h --stderr-level --quiet --env-unbuffered --process-group --kill-after --time-limit --on-failure-print --path --level --min-level --format --json --tag --define-level --parse-level --console --color --escape --grace --drain-timeout --retry-for --max-line --rotate-size --rotate-keep --rotate-compress --mode --syslog --facility --syslog-format --no-sync --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -317,6 +329,18 @@ _rlog() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --syslog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --facility)
+                    COMPREPLY=($(compgen -W "kern user mail daemon auth syslog lpr news uucp cron authpriv ftp local0 local1 local2 local3 local4 local5 local6 local7" -- "${cur}"))
+                    return 0
+                    ;;
+                --syslog-format)
+                    COMPREPLY=($(compgen -W "rfc5424 rfc3164" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -325,7 +349,7 @@ _rlog() {
             return 0
             ;;
         rlog__subcmd__write)
-            opts="-p -l -f -t -h --path --level --min-level --format --json --tag --define-level --parse-level --console --color --escape --grace --drain-timeout --retry-for --max-line --rotate-size --rotate-keep --rotate-compress --mode --no-sync --help"
+            opts="-p -l -f -t -h --path --level --min-level --format --json --tag --define-level --parse-level --console --color --escape --grace --drain-timeout --retry-for --max-line --rotate-size --rotate-keep --rotate-compress --mode --syslog --facility --syslog-format --no-sync --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -423,6 +447,18 @@ _rlog() {
                     ;;
                 --mode)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --syslog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --facility)
+                    COMPREPLY=($(compgen -W "kern user mail daemon auth syslog lpr news uucp cron authpriv ftp local0 local1 local2 local3 local4 local5 local6 local7" -- "${cur}"))
+                    return 0
+                    ;;
+                --syslog-format)
+                    COMPREPLY=($(compgen -W "rfc5424 rfc3164" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_rlog_global_optspecs
-    string join \n p/path= l/level= min-level= f/format= json t/tag= define-level= parse-level console color= escape grace= drain-timeout= retry-for= max-line= rotate-size= rotate-keep= rotate-compress mode= no-sync h/help V/version
+    string join \n p/path= l/level= min-level= f/format= json t/tag= define-level= parse-level console color= escape grace= drain-timeout= retry-for= max-line= rotate-size= rotate-keep= rotate-compress mode= syslog= facility= syslog-format= no-sync h/help V/version
 end
 
 function __fish_rlog_needs_command
@@ -45,11 +45,34 @@ always\t''
 never\t''"
 complete -c rlog -n "__fish_rlog_needs_command" -l grace -d 'After SIGTERM/SIGINT, keep reading this long for the producer\'s last lines (e.g. 2s, 500ms)' -r
 complete -c rlog -n "__fish_rlog_needs_command" -l drain-timeout -d 'Bound on the drain and sync at exit (e.g. 5s); exit 75 when it passes. Default: none' -r
-complete -c rlog -n "__fish_rlog_needs_command" -l retry-for -d 'How long a failing write is retried before its path is given up (e.g. 10s, 1m; 0 = at once)' -r
+complete -c rlog -n "__fish_rlog_needs_command" -l retry-for -d 'How long a failing write is retried before its path is given up (e.g. 10s, 1m; 0 = at once); for --syslog, how long a server may go without taking a line before its lines are dropped and counted' -r
 complete -c rlog -n "__fish_rlog_needs_command" -l max-line -d 'Longest record in bytes (1MiB, 64k...); longer lines are split into several records' -r
 complete -c rlog -n "__fish_rlog_needs_command" -l rotate-size -d 'Rotate a file before it would grow past SIZE (10MiB, 500k, 1G; KiB/MiB/GiB are powers of 1024, k/M/G of 1000); the archive is PATH.<UTC time>' -r
 complete -c rlog -n "__fish_rlog_needs_command" -l rotate-keep -d 'Archives kept per file after rotation (0 keeps none); the oldest go first' -r
 complete -c rlog -n "__fish_rlog_needs_command" -l mode -d 'Permissions of new log files, in octal (the umask still applies); new directories get 750' -r
+complete -c rlog -n "__fish_rlog_needs_command" -l syslog -d 'Forward every line to a syslog server (repeatable): unix:/dev/log (the local daemon), udp://HOST:PORT (fire and forget), tcp://HOST:PORT (octet-counted), or relp://HOST:PORT (every line acknowledged before rlog exits 0). PORT defaults to 514 for udp and tcp' -r
+complete -c rlog -n "__fish_rlog_needs_command" -l facility -d 'Syslog facility of forwarded lines' -r -f -a "kern\t''
+user\t''
+mail\t''
+daemon\t''
+auth\t''
+syslog\t''
+lpr\t''
+news\t''
+uucp\t''
+cron\t''
+authpriv\t''
+ftp\t''
+local0\t''
+local1\t''
+local2\t''
+local3\t''
+local4\t''
+local5\t''
+local6\t''
+local7\t''"
+complete -c rlog -n "__fish_rlog_needs_command" -l syslog-format -d 'Syslog message format. Default: rfc3164 for unix: sockets, rfc5424 otherwise' -r -f -a "rfc5424\t'RFC 5424: full timestamp, structured data with the line\'s seq'
+rfc3164\t'RFC 3164 (BSD): what local daemons expect; no structured data'"
 complete -c rlog -n "__fish_rlog_needs_command" -l json -d 'Write one JSON object per line instead of the pattern'
 complete -c rlog -n "__fish_rlog_needs_command" -l parse-level -d 'Take each line\'s level from a leading marker (<3>, ERROR, [WARN], E: ...) and strip it'
 complete -c rlog -n "__fish_rlog_needs_command" -l console -d 'Also echo lines to stdout (like tee), control bytes escaped, coloured by level'
@@ -82,11 +105,34 @@ always\t''
 never\t''"
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l grace -d 'After SIGTERM/SIGINT, keep reading this long for the producer\'s last lines (e.g. 2s, 500ms)' -r
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l drain-timeout -d 'Bound on the drain and sync at exit (e.g. 5s); exit 75 when it passes. Default: none' -r
-complete -c rlog -n "__fish_rlog_using_subcommand write" -l retry-for -d 'How long a failing write is retried before its path is given up (e.g. 10s, 1m; 0 = at once)' -r
+complete -c rlog -n "__fish_rlog_using_subcommand write" -l retry-for -d 'How long a failing write is retried before its path is given up (e.g. 10s, 1m; 0 = at once); for --syslog, how long a server may go without taking a line before its lines are dropped and counted' -r
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l max-line -d 'Longest record in bytes (1MiB, 64k...); longer lines are split into several records' -r
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l rotate-size -d 'Rotate a file before it would grow past SIZE (10MiB, 500k, 1G; KiB/MiB/GiB are powers of 1024, k/M/G of 1000); the archive is PATH.<UTC time>' -r
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l rotate-keep -d 'Archives kept per file after rotation (0 keeps none); the oldest go first' -r
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l mode -d 'Permissions of new log files, in octal (the umask still applies); new directories get 750' -r
+complete -c rlog -n "__fish_rlog_using_subcommand write" -l syslog -d 'Forward every line to a syslog server (repeatable): unix:/dev/log (the local daemon), udp://HOST:PORT (fire and forget), tcp://HOST:PORT (octet-counted), or relp://HOST:PORT (every line acknowledged before rlog exits 0). PORT defaults to 514 for udp and tcp' -r
+complete -c rlog -n "__fish_rlog_using_subcommand write" -l facility -d 'Syslog facility of forwarded lines' -r -f -a "kern\t''
+user\t''
+mail\t''
+daemon\t''
+auth\t''
+syslog\t''
+lpr\t''
+news\t''
+uucp\t''
+cron\t''
+authpriv\t''
+ftp\t''
+local0\t''
+local1\t''
+local2\t''
+local3\t''
+local4\t''
+local5\t''
+local6\t''
+local7\t''"
+complete -c rlog -n "__fish_rlog_using_subcommand write" -l syslog-format -d 'Syslog message format. Default: rfc3164 for unix: sockets, rfc5424 otherwise' -r -f -a "rfc5424\t'RFC 5424: full timestamp, structured data with the line\'s seq'
+rfc3164\t'RFC 3164 (BSD): what local daemons expect; no structured data'"
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l json -d 'Write one JSON object per line instead of the pattern'
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l parse-level -d 'Take each line\'s level from a leading marker (<3>, ERROR, [WARN], E: ...) and strip it'
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l console -d 'Also echo lines to stdout (like tee), control bytes escaped, coloured by level'
@@ -123,11 +169,34 @@ always\t''
 never\t''"
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l grace -d 'After SIGTERM/SIGINT, keep reading this long for the producer\'s last lines (e.g. 2s, 500ms)' -r
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l drain-timeout -d 'Bound on the drain and sync at exit (e.g. 5s); exit 75 when it passes. Default: none' -r
-complete -c rlog -n "__fish_rlog_using_subcommand run" -l retry-for -d 'How long a failing write is retried before its path is given up (e.g. 10s, 1m; 0 = at once)' -r
+complete -c rlog -n "__fish_rlog_using_subcommand run" -l retry-for -d 'How long a failing write is retried before its path is given up (e.g. 10s, 1m; 0 = at once); for --syslog, how long a server may go without taking a line before its lines are dropped and counted' -r
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l max-line -d 'Longest record in bytes (1MiB, 64k...); longer lines are split into several records' -r
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l rotate-size -d 'Rotate a file before it would grow past SIZE (10MiB, 500k, 1G; KiB/MiB/GiB are powers of 1024, k/M/G of 1000); the archive is PATH.<UTC time>' -r
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l rotate-keep -d 'Archives kept per file after rotation (0 keeps none); the oldest go first' -r
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l mode -d 'Permissions of new log files, in octal (the umask still applies); new directories get 750' -r
+complete -c rlog -n "__fish_rlog_using_subcommand run" -l syslog -d 'Forward every line to a syslog server (repeatable): unix:/dev/log (the local daemon), udp://HOST:PORT (fire and forget), tcp://HOST:PORT (octet-counted), or relp://HOST:PORT (every line acknowledged before rlog exits 0). PORT defaults to 514 for udp and tcp' -r
+complete -c rlog -n "__fish_rlog_using_subcommand run" -l facility -d 'Syslog facility of forwarded lines' -r -f -a "kern\t''
+user\t''
+mail\t''
+daemon\t''
+auth\t''
+syslog\t''
+lpr\t''
+news\t''
+uucp\t''
+cron\t''
+authpriv\t''
+ftp\t''
+local0\t''
+local1\t''
+local2\t''
+local3\t''
+local4\t''
+local5\t''
+local6\t''
+local7\t''"
+complete -c rlog -n "__fish_rlog_using_subcommand run" -l syslog-format -d 'Syslog message format. Default: rfc3164 for unix: sockets, rfc5424 otherwise' -r -f -a "rfc5424\t'RFC 5424: full timestamp, structured data with the line\'s seq'
+rfc3164\t'RFC 3164 (BSD): what local daemons expect; no structured data'"
 complete -c rlog -n "__fish_rlog_using_subcommand run" -s q -l quiet -d 'Leave out the start and end records'
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l env-unbuffered -d 'Set PYTHONUNBUFFERED=1 and stdbuf\'s line-buffering preload (when coreutils has it)'
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l process-group -d 'Start COMMAND in its own process group and send signals to the whole group'

@@ -299,9 +299,10 @@ pub struct Options {
     #[arg(long, value_name = "OCTAL", env = "RLOG_MODE", default_value = "640", value_parser = parse_mode, global = true)]
     pub mode: u32,
 
-    /// Forward every line to a syslog server (repeatable): unix:/dev/log (local daemon),
-    /// udp://HOST[:PORT] (fire and forget), tcp://HOST[:PORT] (octet-counted), or
-    /// relp://HOST:PORT (every line acknowledged before rlog exits 0).
+    /// Forward every line to a syslog server (repeatable): unix:/dev/log (the local
+    /// daemon), udp://HOST:PORT (fire and forget), tcp://HOST:PORT (octet-counted), or
+    /// relp://HOST:PORT (every line acknowledged before rlog exits 0). PORT defaults to
+    /// 514 for udp and tcp.
     #[arg(long, value_name = "URL", env = "RLOG_SYSLOG", global = true)]
     pub syslog: Vec<String>,
 
