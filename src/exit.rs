@@ -28,11 +28,11 @@ pub enum Exit {
 /// The table shown in `--help` and the README.
 pub const TABLE: &str = "\
 Exit status:
-  0      every line written and synced
+  0      every line written and synced (and taken by every --syslog server)
   64     usage error (bad option, level, pattern)
   73     a path cannot be created or opened (named in the message)
-  74     a write or fsync failed; lines were lost (counted in the message)
-  75     --drain-timeout passed before everything was written and synced
+  74     a write, fsync or syslog delivery failed; lines were lost (counted)
+  75     --drain-timeout passed before everything was written, synced and delivered
   141    standard output was closed by its reader (rlog | head)
   128+N  ended by signal N after a clean drain (143 for TERM, 130 for INT)";
 

@@ -253,7 +253,9 @@ fn help_lists_the_exit_codes() {
         .arg("--help")
         .assert()
         .success()
-        .stdout(predicate::str::contains("74     a write or fsync failed"));
+        .stdout(predicate::str::contains(
+            "74     a write, fsync or syslog delivery failed",
+        ));
 }
 
 #[test]
