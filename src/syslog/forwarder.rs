@@ -294,14 +294,11 @@ impl Forwarder {
             }
             Err(e) => {
                 if !self.outage.reported {
-                    let wait = match self.has_work() || !self.queue_closed {
-                        true => format!(
-                            "retrying for {} while lines wait",
-                            humantime::format_duration(self.retry_for)
-                        ),
-                        false => "retrying".to_string(),
-                    };
-                    warn!("cannot reach '{}': {e}; {wait}", self.url);
+                    warn!(
+                        "cannot reach '{}': {e}; retrying for {} while lines wait",
+                        self.url,
+                        humantime::format_duration(self.retry_for)
+                    );
                     self.outage.reported = true;
                 }
                 self.outage.last_error = Some(e.to_string());
@@ -544,12 +541,6 @@ impl Forwarder {
         self.outage.given_up = true;
         self.outage.reported = true;
         self.outage.stalled_since = None;
-        if self.outage.last_error.is_none() {
-            self.outage.last_error = Some(format!(
-                "no line was acknowledged for {}",
-                humantime::format_duration(self.retry_for)
-            ));
-        }
         if !self.queue_closed {
             warn!(
                 "giving up on '{}' after {} without delivering a line ({}); \

@@ -73,6 +73,9 @@ impl Destination {
         };
         let (scheme, rest) = given.split_once(':').ok_or_else(|| err("no scheme"))?;
         if scheme.eq_ignore_ascii_case("unix") {
+            if cfg!(not(unix)) {
+                return Err(err("local syslog sockets exist only on Unix"));
+            }
             // `unix:///dev/log` and `unix:/dev/log` name the same socket.
             let path = match rest.strip_prefix("//") {
                 Some(p) if p.starts_with('/') => p,

@@ -38,10 +38,10 @@ pub fn encode(txnr: u32, command: &str, data: &[u8], out: &mut Vec<u8>) {
 }
 
 /// The offers of rlog's `open` command: protocol version 0 (what librelp speaks), who
-/// is talking, and the one command it needs.
+/// is talking (name and version; the URL is optional), and the one command it needs.
 pub fn open_offers() -> Vec<u8> {
     format!(
-        "relp_version=0\nrelp_software=rlog,{},https://github.com/rlog\ncommands=syslog",
+        "relp_version=0\nrelp_software=rlog,{}\ncommands=syslog",
         env!("CARGO_PKG_VERSION")
     )
     .into_bytes()

@@ -201,12 +201,16 @@ if $programname != "rsyslogd" then
     }
 
     /// Every message received so far, in the order rsyslog wrote them. Panics on a line
-    /// that is not in the template's shape: a torn or merged line is a finding.
+    /// that is not in the template's shape: a torn or merged line is a finding. A last
+    /// line without its newline is still being written, and is left for the next look.
     pub fn received(&self) -> Vec<Received> {
-        let text = match std::fs::read(self.output()) {
-            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            Err(_) => return Vec::new(),
-        };
+        let mut bytes = std::fs::read(self.output()).unwrap_or_default();
+        let complete = bytes
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |nl| nl + 1);
+        bytes.truncate(complete);
+        let text = String::from_utf8_lossy(&bytes);
         text.lines()
             .map(|line| {
                 let f: Vec<&str> = line.splitn(8, '|').collect();
