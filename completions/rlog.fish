@@ -46,7 +46,7 @@ never\t''"
 complete -c rlog -n "__fish_rlog_needs_command" -l grace -d 'After SIGTERM/SIGINT, keep reading this long for the producer\'s last lines (e.g. 2s, 500ms)' -r
 complete -c rlog -n "__fish_rlog_needs_command" -l drain-timeout -d 'Bound on the drain and sync at exit (e.g. 5s); exit 75 when it passes. Default: none' -r
 complete -c rlog -n "__fish_rlog_needs_command" -l retry-for -d 'How long a failing write is retried before its path is given up (e.g. 10s, 1m; 0 = at once); for --syslog, how long a server may go without taking a line before its lines are dropped and counted' -r
-complete -c rlog -n "__fish_rlog_needs_command" -l max-line -d 'Longest record in bytes (1MiB, 64k...); longer lines are split into several records' -r
+complete -c rlog -n "__fish_rlog_needs_command" -l max-line -d 'Longest message in bytes (1MiB, 64k...); longer lines are split into several records' -r
 complete -c rlog -n "__fish_rlog_needs_command" -l rotate-size -d 'Rotate a file before it would grow past SIZE (10MiB, 500k, 1G; KiB/MiB/GiB are powers of 1024, k/M/G of 1000); the archive is PATH.<UTC time>' -r
 complete -c rlog -n "__fish_rlog_needs_command" -l rotate-keep -d 'Archives kept per file after rotation (0 keeps none); the oldest go first' -r
 complete -c rlog -n "__fish_rlog_needs_command" -l mode -d 'Permissions of new log files, in octal (the umask still applies); new directories get 750' -r
@@ -73,7 +73,7 @@ local6\t''
 local7\t''"
 complete -c rlog -n "__fish_rlog_needs_command" -l syslog-format -d 'Syslog message format. Default: rfc3164 for unix: sockets, rfc5424 otherwise' -r -f -a "rfc5424\t'RFC 5424: full timestamp, structured data with the line\'s seq'
 rfc3164\t'RFC 3164 (BSD): what local daemons expect; no structured data'"
-complete -c rlog -n "__fish_rlog_needs_command" -l json -d 'Write one JSON object per line instead of the pattern'
+complete -c rlog -n "__fish_rlog_needs_command" -l json -d 'Write one JSON object per line; the pattern (--format) is then not used'
 complete -c rlog -n "__fish_rlog_needs_command" -l parse-level -d 'Take each line\'s level from a leading marker (<3>, ERROR, [WARN], E: ...) and strip it'
 complete -c rlog -n "__fish_rlog_needs_command" -l console -d 'Also echo lines to stdout (like tee), control bytes escaped, coloured by level'
 complete -c rlog -n "__fish_rlog_needs_command" -l escape -d 'Escape control bytes in files too (\\x1b, \\r...), for logs read by trusting tools'
@@ -106,7 +106,7 @@ never\t''"
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l grace -d 'After SIGTERM/SIGINT, keep reading this long for the producer\'s last lines (e.g. 2s, 500ms)' -r
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l drain-timeout -d 'Bound on the drain and sync at exit (e.g. 5s); exit 75 when it passes. Default: none' -r
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l retry-for -d 'How long a failing write is retried before its path is given up (e.g. 10s, 1m; 0 = at once); for --syslog, how long a server may go without taking a line before its lines are dropped and counted' -r
-complete -c rlog -n "__fish_rlog_using_subcommand write" -l max-line -d 'Longest record in bytes (1MiB, 64k...); longer lines are split into several records' -r
+complete -c rlog -n "__fish_rlog_using_subcommand write" -l max-line -d 'Longest message in bytes (1MiB, 64k...); longer lines are split into several records' -r
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l rotate-size -d 'Rotate a file before it would grow past SIZE (10MiB, 500k, 1G; KiB/MiB/GiB are powers of 1024, k/M/G of 1000); the archive is PATH.<UTC time>' -r
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l rotate-keep -d 'Archives kept per file after rotation (0 keeps none); the oldest go first' -r
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l mode -d 'Permissions of new log files, in octal (the umask still applies); new directories get 750' -r
@@ -133,7 +133,7 @@ local6\t''
 local7\t''"
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l syslog-format -d 'Syslog message format. Default: rfc3164 for unix: sockets, rfc5424 otherwise' -r -f -a "rfc5424\t'RFC 5424: full timestamp, structured data with the line\'s seq'
 rfc3164\t'RFC 3164 (BSD): what local daemons expect; no structured data'"
-complete -c rlog -n "__fish_rlog_using_subcommand write" -l json -d 'Write one JSON object per line instead of the pattern'
+complete -c rlog -n "__fish_rlog_using_subcommand write" -l json -d 'Write one JSON object per line; the pattern (--format) is then not used'
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l parse-level -d 'Take each line\'s level from a leading marker (<3>, ERROR, [WARN], E: ...) and strip it'
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l console -d 'Also echo lines to stdout (like tee), control bytes escaped, coloured by level'
 complete -c rlog -n "__fish_rlog_using_subcommand write" -l escape -d 'Escape control bytes in files too (\\x1b, \\r...), for logs read by trusting tools'
@@ -170,7 +170,7 @@ never\t''"
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l grace -d 'After SIGTERM/SIGINT, keep reading this long for the producer\'s last lines (e.g. 2s, 500ms)' -r
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l drain-timeout -d 'Bound on the drain and sync at exit (e.g. 5s); exit 75 when it passes. Default: none' -r
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l retry-for -d 'How long a failing write is retried before its path is given up (e.g. 10s, 1m; 0 = at once); for --syslog, how long a server may go without taking a line before its lines are dropped and counted' -r
-complete -c rlog -n "__fish_rlog_using_subcommand run" -l max-line -d 'Longest record in bytes (1MiB, 64k...); longer lines are split into several records' -r
+complete -c rlog -n "__fish_rlog_using_subcommand run" -l max-line -d 'Longest message in bytes (1MiB, 64k...); longer lines are split into several records' -r
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l rotate-size -d 'Rotate a file before it would grow past SIZE (10MiB, 500k, 1G; KiB/MiB/GiB are powers of 1024, k/M/G of 1000); the archive is PATH.<UTC time>' -r
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l rotate-keep -d 'Archives kept per file after rotation (0 keeps none); the oldest go first' -r
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l mode -d 'Permissions of new log files, in octal (the umask still applies); new directories get 750' -r
@@ -201,7 +201,7 @@ complete -c rlog -n "__fish_rlog_using_subcommand run" -s q -l quiet -d 'Leave o
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l env-unbuffered -d 'Set PYTHONUNBUFFERED=1 and stdbuf\'s line-buffering preload (when coreutils has it)'
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l process-group -d 'Start COMMAND in its own process group and send signals to the whole group'
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l on-failure-print -d 'When COMMAND fails, print the lines it logged to stderr (read back from the first --path), so cron mails output only on failure'
-complete -c rlog -n "__fish_rlog_using_subcommand run" -l json -d 'Write one JSON object per line instead of the pattern'
+complete -c rlog -n "__fish_rlog_using_subcommand run" -l json -d 'Write one JSON object per line; the pattern (--format) is then not used'
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l parse-level -d 'Take each line\'s level from a leading marker (<3>, ERROR, [WARN], E: ...) and strip it'
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l console -d 'Also echo lines to stdout (like tee), control bytes escaped, coloured by level'
 complete -c rlog -n "__fish_rlog_using_subcommand run" -l escape -d 'Escape control bytes in files too (\\x1b, \\r...), for logs read by trusting tools'

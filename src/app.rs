@@ -492,12 +492,19 @@ fn run_pipeline(mut config: Config, source: Source, signals: &Receiver<i32>) -> 
             }
         }
         Source::Run(args, stderr_level) => {
-            let offset = first_path
-                .as_deref()
-                .and_then(|p| std::fs::metadata(p).ok())
-                .map(|m| m.len());
+            if args.on_failure_print && first_path.is_none() {
+                warn!(
+                    "--on-failure-print reads back the first --path without tokens, and there \
+                     is none: nothing will be printed"
+                );
+            }
+            // Where this run's lines start: the file (device, inode) and its length.
+            let offset = first_path.as_deref().and_then(|p| {
+                let id = sys::path_id(p).ok()?;
+                Some((id, std::fs::metadata(p).ok()?.len()))
+            });
             let levels = (level, stderr_level);
-            let ran = run_command(&args, &mut stamper, config.max_line, levels);
+            let ran = run_command(&args, &mut stamper, (config.max_line, config.grace), levels);
             if let Ok((_, true)) = ran
                 && args.on_failure_print
             {
@@ -543,9 +550,19 @@ fn drain_timed_out(forwarders: &[Arc<ForwardStatus>], forwarded: u64) -> Exit {
     Exit::DrainTimeout
 }
 
-/// Copies what was appended to `path` since `offset` to stderr.
-fn print_appended(path: &std::path::Path, offset: u64) {
+/// Copies what was appended to `path` since `offset` to stderr. A file rotated away
+/// during the run is printed whole, with a warning that earlier lines are archived.
+fn print_appended(path: &std::path::Path, (id, offset): (sys::FileId, u64)) {
     use std::io::{Read, Seek, SeekFrom};
+    let offset = if sys::path_id(path).ok() == Some(id) {
+        offset
+    } else {
+        warn!(
+            "'{}' was rotated during the run: the lines before the rotation are in its archives",
+            path.display()
+        );
+        0
+    };
     let result = (|| -> io::Result<()> {
         let mut file = std::fs::File::open(path)?;
         file.seek(SeekFrom::Start(offset))?;
@@ -572,7 +589,7 @@ fn print_appended(path: &std::path::Path, offset: u64) {
 fn run_command(
     args: &RunArgs,
     stamper: &mut Stamper,
-    max_line: usize,
+    (max_line, grace): (usize, Duration),
     (level, stderr_level): (LevelId, LevelId),
 ) -> Result<(Exit, bool), Stop> {
     let options = RunOptions {
@@ -591,6 +608,9 @@ fn run_command(
         }
     };
     stamper.renderer.set_pid(child.pid());
+    // The grace period starts once the command has exited (after a signal or the time
+    // limit), for output a background process still writes.
+    stamper.grace = Some(grace);
     if !args.quiet {
         let command = display_command(&args.command);
         stamper.push_own(
@@ -610,6 +630,7 @@ fn run_command(
     let streams = vec![(Stream::Stdout, level), (Stream::Stderr, stderr_level)];
     let mut pump = Pump::new(rx, spares, streams, max_line);
     let pumped = pump.run(stamper, Some(&mut child))?;
+    let cut_short = pump.cut_short;
     let (end, failed) = child.end_record();
     if !args.quiet {
         let level = if failed {
@@ -623,9 +644,11 @@ fn run_command(
     if failed {
         warn!("{}: {end}", display_command(&args.command));
     }
-    // Killed by the very signal rlog was sent and forwarded: end the same way.
+    // Killed by the very signal rlog was sent and forwarded, or stopped reading by it
+    // before the pipes closed: end the same way.
     let exit = match (stamper.shutdown.signal, child.killed_by()) {
         (Some(ours), Some(theirs)) if ours == theirs => Exit::Signal(theirs),
+        (Some(ours), _) if cut_short && !child.timed_out() => Exit::Signal(ours),
         _ => child.exit(),
     };
     Ok((pumped.worst(exit), failed))
@@ -650,6 +673,8 @@ struct Pump {
     grace_end: Option<Instant>,
     /// Set by a second TERM or INT: stop reading now.
     stop_reading: bool,
+    /// Reading stopped (grace over, second signal) before every input ended.
+    cut_short: bool,
 }
 
 impl Pump {
@@ -673,6 +698,7 @@ impl Pump {
                 .collect(),
             grace_end: None,
             stop_reading: false,
+            cut_short: false,
         }
     }
 
@@ -690,7 +716,17 @@ impl Pump {
             let inputs_open = self.streams.iter().any(|s| s.open);
             let child_running = child.as_ref().is_some_and(|c| !c.has_exited());
             if self.stop_reading || (!inputs_open && !child_running) {
+                self.cut_short = inputs_open;
                 break;
+            }
+            // A command that has exited after a signal or its time limit: its pipes are
+            // read for the grace period more (a background process may hold them).
+            if let Some(c) = child.as_ref()
+                && c.has_exited()
+                && self.grace_end.is_none()
+                && (c.timed_out() || stamper.shutdown.count > 0)
+            {
+                self.grace_end = stamper.grace.map(|grace| Instant::now() + grace);
             }
             let deadline = [
                 self.grace_end,
@@ -732,6 +768,7 @@ impl Pump {
                 },
                 recv(timer) -> _ => {
                     if self.grace_end.is_some_and(|end| end <= Instant::now()) {
+                        self.cut_short = self.streams.iter().any(|s| s.open);
                         break;
                     }
                     if let Some(c) = child.as_deref_mut() {
@@ -795,7 +832,8 @@ impl Pump {
         stamper: &mut Stamper,
         child: Option<&mut Supervisor>,
     ) -> Result<(), Stop> {
-        if let Some(c) = child
+        let mut child = child;
+        if let Some(c) = child.as_deref_mut()
             && signal != SIGUSR1
         {
             c.forward(signal);
@@ -804,9 +842,12 @@ impl Pump {
             SIGHUP => stamper.control(Msg::Reopen),
             SIGUSR1 => stamper.control(Msg::Checkpoint),
             _ => {
+                let running = child.as_ref().is_some_and(|c| !c.has_exited());
                 if stamper.shutdown.count >= 2 {
                     self.stop_reading = true;
-                } else if let Some(grace) = stamper.grace {
+                } else if let Some(grace) = stamper.grace
+                    && !running
+                {
                     self.grace_end = Some(Instant::now() + grace);
                 }
                 Ok(())

@@ -211,8 +211,8 @@ pub struct Options {
     )]
     pub format: Option<String>,
 
-    /// Write one JSON object per line instead of the pattern.
-    #[arg(value_parser = BoolishValueParser::new(), long, env = "RLOG_JSON", global = true, conflicts_with = "format")]
+    /// Write one JSON object per line; the pattern (--format) is then not used.
+    #[arg(value_parser = BoolishValueParser::new(), long, env = "RLOG_JSON", global = true)]
     pub json: bool,
 
     /// Value of %{tag}, any text (like logger -t).
@@ -272,7 +272,7 @@ pub struct Options {
     #[arg(long, value_name = "DURATION", env = "RLOG_RETRY_FOR", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
     pub retry_for: Duration,
 
-    /// Longest record in bytes (1MiB, 64k...); longer lines are split into several records.
+    /// Longest message in bytes (1MiB, 64k...); longer lines are split into several records.
     #[arg(long, value_name = "SIZE", env = "RLOG_MAX_LINE", default_value = "1MiB", value_parser = parse_size, global = true)]
     pub max_line: u64,
 

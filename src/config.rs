@@ -183,6 +183,12 @@ impl Config {
                     )));
                 }
                 PathTarget::Pattern(compile("--path", path)?)
+            } else if path.contains('%') {
+                // `%%` means `%` in a path as in a format, tokens or not.
+                let literal = compile("--path", path)?.literal_text().unwrap_or_default();
+                PathTarget::Fixed(PathBuf::from(
+                    String::from_utf8_lossy(&literal).into_owned(),
+                ))
             } else {
                 PathTarget::Fixed(PathBuf::from(path))
             };

@@ -324,6 +324,18 @@ impl Pattern {
         self.pieces.iter().all(|p| matches!(p, Piece::Literal(_)))
     }
 
+    /// The text of a pattern that holds no token, with `%%` made `%`.
+    pub fn literal_text(&self) -> Option<Vec<u8>> {
+        let mut text = Vec::new();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Literal(bytes) => text.extend_from_slice(bytes),
+                _ => return None,
+            }
+        }
+        Some(text)
+    }
+
     pub fn set_pid(&mut self, pid: u32) {
         self.context.pid = pid;
         for run in &mut self.runs {

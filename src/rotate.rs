@@ -9,6 +9,7 @@ use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::{self, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::thread::{self, JoinHandle};
 
 use crossbeam_channel::{Sender, unbounded};
@@ -70,9 +71,16 @@ fn archive_stamp<'a>(name: &'a str, base: &str) -> Option<&'a str> {
     shaped.then_some(stamp)
 }
 
+/// Taken by pruning and by the compressor's final rename, so an archive pruned while it
+/// was being compressed does not come back as `NAME.gz`.
+static ARCHIVES: Mutex<()> = Mutex::new(());
+
 /// Deletes the oldest archives of `path` beyond `keep` (plain and compressed alike).
 /// Returns whether anything was deleted, so the caller syncs the directory.
 pub fn prune(path: &Path, keep: usize) -> io::Result<bool> {
+    let _archives = ARCHIVES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let dir = sys::parent_or_dot(path);
     let Some(base) = path.file_name().and_then(|n| n.to_str()) else {
         return Ok(false);
@@ -111,14 +119,15 @@ pub struct Compressor {
 }
 
 impl Compressor {
-    pub fn start(sync: bool) -> io::Result<Compressor> {
+    /// `mode` is the log files' mode (`--mode`): archives keep it.
+    pub fn start(sync: bool, mode: u32) -> io::Result<Compressor> {
         let (tx, rx) = unbounded::<PathBuf>();
         let thread = thread::Builder::new()
             .name("compress".into())
             .spawn(move || {
                 for archive in rx {
                     // NotFound: pruned before its turn came, nothing to keep.
-                    if let Err(e) = compress(&archive, sync)
+                    if let Err(e) = compress(&archive, sync, mode)
                         && e.kind() != io::ErrorKind::NotFound
                     {
                         warn!(
@@ -151,7 +160,7 @@ impl Compressor {
 
 /// `NAME` → `NAME.gz`: written under a temporary name, synced, renamed, and only then is
 /// the plain archive removed, so a crash leaves one whole copy or the other.
-fn compress(archive: &Path, sync: bool) -> io::Result<()> {
+fn compress(archive: &Path, sync: bool, mode: u32) -> io::Result<()> {
     let mut source = BufReader::new(File::open(archive)?);
     let mut gz_name = archive.as_os_str().to_os_string();
     gz_name.push(".gz");
@@ -159,13 +168,20 @@ fn compress(archive: &Path, sync: bool) -> io::Result<()> {
     let mut tmp_name = gz.as_os_str().to_os_string();
     tmp_name.push(".tmp");
     let tmp = PathBuf::from(tmp_name);
-    let out = File::create(&tmp)?;
+    let out = create_with_mode(&tmp, mode)?;
     let mut encoder = GzEncoder::new(out, Compression::default());
     io::copy(&mut source, &mut encoder)?;
     let mut out = encoder.finish()?;
     out.flush()?;
     if sync {
         out.sync_all()?;
+    }
+    let _archives = ARCHIVES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if !archive.exists() {
+        // Pruned meanwhile: the compressed copy must not outlive it.
+        return fs::remove_file(&tmp);
     }
     fs::rename(&tmp, &gz)?;
     let dir = sys::parent_or_dot(archive);
@@ -177,6 +193,16 @@ fn compress(archive: &Path, sync: bool) -> io::Result<()> {
         sys::sync_dir(&dir)?;
     }
     Ok(())
+}
+
+fn create_with_mode(path: &Path, mode: u32) -> io::Result<File> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+    #[cfg(not(unix))]
+    let _ = mode;
+    options.open(path)
 }
 
 #[cfg(test)]

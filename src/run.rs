@@ -74,6 +74,8 @@ pub struct Supervisor {
     time_limit_at: Option<Instant>,
     kill_at: Option<Instant>,
     timed_out: bool,
+    /// When the command's status came in: the end record's duration.
+    ended: Option<Instant>,
     /// Set once a wait error leaves the status unknown.
     lost_track: bool,
 }
@@ -141,6 +143,7 @@ impl Supervisor {
             time_limit_at: options.time_limit.map(|limit| started + limit),
             kill_at: None,
             timed_out: false,
+            ended: None,
             lost_track: false,
         };
         Ok((supervisor, stdout, stderr))
@@ -159,6 +162,7 @@ impl Supervisor {
     }
 
     pub fn record_status(&mut self, status: io::Result<ExitStatus>) {
+        self.ended = Some(Instant::now());
         match status {
             Ok(status) => self.status = Some(status),
             Err(e) => {
@@ -166,8 +170,15 @@ impl Supervisor {
                 self.lost_track = true;
             }
         }
+        // Nothing left to kill; the time limit still bounds the wait for its pipes,
+        // which a background grandchild may hold.
         self.kill_at = None;
-        self.time_limit_at = None;
+    }
+
+    /// The time limit passed: the command was (or will be) stopped, and reading its
+    /// pipes ends soon after it exits.
+    pub fn timed_out(&self) -> bool {
+        self.timed_out
     }
 
     /// Sends `signal` to the command (its group with `--process-group`), unless it has
@@ -210,6 +221,10 @@ impl Supervisor {
     pub fn on_deadline(&mut self) {
         let now = Instant::now();
         if self.has_exited() {
+            if self.time_limit_at.is_some_and(|at| at <= now) {
+                self.time_limit_at = None;
+                self.timed_out = true;
+            }
             return;
         }
         if self.kill_at.is_some_and(|at| at <= now) {
@@ -226,8 +241,9 @@ impl Supervisor {
 
     /// The end record and whether it reports a failure.
     pub fn end_record(&self) -> (String, bool) {
+        let ended = self.ended.unwrap_or_else(Instant::now);
         let took = humantime::format_duration(Duration::from_millis(
-            self.started.elapsed().as_millis() as u64,
+            ended.duration_since(self.started).as_millis() as u64,
         ));
         let timed_out = if self.timed_out { "timed out; " } else { "" };
         match self.status {

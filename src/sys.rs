@@ -37,11 +37,34 @@ mod imp {
     /// Append mode; `follow: false` refuses a symlink as the last component.
     pub fn append_options(mode: u32, follow: bool) -> OpenOptions {
         let mut options = OpenOptions::new();
-        options.append(true).mode(mode);
-        if !follow {
-            options.custom_flags(libc::O_NOFOLLOW);
-        }
+        // O_NONBLOCK so that opening a FIFO nobody reads fails (ENXIO) instead of
+        // blocking for ever; `blocking_again` clears it once the file is open.
+        let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
         options
+            .append(true)
+            .mode(mode)
+            .custom_flags(libc::O_NONBLOCK | nofollow);
+        options
+    }
+
+    /// Makes writes to `file` block again after an O_NONBLOCK open: a FIFO whose reader
+    /// is slow then holds rlog back instead of failing with EAGAIN.
+    pub fn blocking_again(file: &File) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let fd = file.as_raw_fd();
+        // SAFETY: F_GETFL/F_SETFL on a descriptor this File owns; no memory is touched.
+        unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFL);
+            if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether an open failed because the path is a FIFO that no process reads.
+    pub fn no_fifo_reader(err: &io::Error) -> bool {
+        err.raw_os_error() == Some(libc::ENXIO)
     }
 
     /// Refuses a path that a planted link could redirect. Walks `path` as the kernel
@@ -312,6 +335,14 @@ mod imp {
         let mut options = OpenOptions::new();
         options.append(true);
         options
+    }
+
+    pub fn blocking_again(_file: &File) -> io::Result<()> {
+        Ok(())
+    }
+
+    pub fn no_fifo_reader(_err: &io::Error) -> bool {
+        false
     }
 
     /// No sticky directories or symlink owners to check on Windows.

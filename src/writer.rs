@@ -151,7 +151,9 @@ const PATTERN_IDLE_CLOSE: Duration = Duration::from_secs(300);
 impl HandleRegistry {
     pub fn new(options: WriteOptions) -> io::Result<HandleRegistry> {
         let compressor = match &options.rotate {
-            Some(policy) if policy.compress => Some(Compressor::start(options.sync)?),
+            Some(policy) if policy.compress => {
+                Some(Compressor::start(options.sync, options.file_mode)?)
+            }
             _ => None,
         };
         Ok(HandleRegistry {
@@ -689,6 +691,18 @@ impl Ends<'_> {
 /// Opens `path` for appending; says whether this call created it. With `follow` false, a
 /// symlink as the last component is refused.
 fn open_append(path: &Path, mode: u32, follow: bool) -> io::Result<(File, bool)> {
+    let (file, created) = open_append_nonblocking(path, mode, follow).map_err(|e| {
+        if sys::no_fifo_reader(&e) {
+            io::Error::new(e.kind(), "it is a FIFO that no process is reading")
+        } else {
+            e
+        }
+    })?;
+    sys::blocking_again(&file)?;
+    Ok((file, created))
+}
+
+fn open_append_nonblocking(path: &Path, mode: u32, follow: bool) -> io::Result<(File, bool)> {
     let mut options = sys::append_options(mode, follow);
     // Only a regular file is read (its last byte, to mend a torn tail). A FIFO or pipe is
     // opened write-only: holding a read end ourselves, a write would block for ever once

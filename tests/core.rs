@@ -361,3 +361,53 @@ fn boolean_variables_accept_the_usual_spellings() {
         assert_eq!(last.starts_with('{'), !synced, "RLOG_JSON={value}: {last}");
     }
 }
+
+#[test]
+fn a_fifo_nobody_reads_is_refused_at_once_instead_of_hanging() {
+    let dir = tempdir();
+    let fifo = dir.path().join("pipe.log");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    rlog(dir.path())
+        .args(["-p", "pipe.log"])
+        .write_stdin("x\n")
+        .timeout(std::time::Duration::from_secs(10))
+        .assert()
+        .code(73)
+        .stderr(
+            predicate::str::contains("pipe.log")
+                .and(predicate::str::contains("FIFO that no process is reading")),
+        );
+}
+
+#[test]
+fn json_wins_over_a_format_from_the_environment() {
+    let dir = tempdir();
+    rlog(dir.path())
+        .env("RLOG_FORMAT", "%{message}")
+        .args(["--json", "-p", "j.log"])
+        .write_stdin("x\n")
+        .assert()
+        .success();
+    assert!(read(dir.path().join("j.log")).starts_with(b"{\"timestamp\":"));
+}
+
+#[test]
+fn percent_percent_in_a_path_is_one_percent_with_or_without_tokens() {
+    let dir = tempdir();
+    rlog(dir.path())
+        .args([
+            "-p",
+            "a%%b.log",
+            "-p",
+            "c%%%{level}.log",
+            "-f",
+            "%{message}",
+        ])
+        .write_stdin("x\n")
+        .assert()
+        .success();
+    assert_eq!(read(dir.path().join("a%b.log")), b"x\n");
+    assert_eq!(read(dir.path().join("c%INFO.log")), b"x\n");
+}

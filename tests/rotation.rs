@@ -311,3 +311,41 @@ fn copytruncate_leaves_no_nul_bytes() {
     assert!(child.wait().unwrap().success());
     assert_eq!(read(&log), b"second\n");
 }
+
+#[test]
+fn compressed_archives_keep_the_log_files_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempdir();
+    let input: String = (1..=20_000).map(|i| format!("line {i:06}\n")).collect();
+    rlog(dir.path())
+        .args(["-p", "app.log", "--rotate-size", "50k", "--rotate-compress"])
+        .write_stdin(input)
+        .assert()
+        .success();
+    for file in files_in_order(dir.path(), "app.log") {
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode & 0o007, 0, "{file:?} is readable by others: {mode:o}");
+    }
+}
+
+#[test]
+fn retention_with_compression_keeps_exactly_the_newest_n() {
+    // The compressor and the pruner race; run it several times to give the race a chance.
+    for _ in 0..5 {
+        let dir = tempdir();
+        let input: String = (1..=100_000).map(|i| format!("{i}\n")).collect();
+        rlog(dir.path())
+            .args(["-p", "r.log", "-f", "%{message}", "--rotate-size", "50k"])
+            .args(["--rotate-keep", "3", "--rotate-compress"])
+            .write_stdin(input.clone())
+            .assert()
+            .success();
+        let files = files_in_order(dir.path(), "r.log");
+        assert_eq!(files.len(), 4, "{files:?}");
+        let kept: Vec<u8> = files.iter().flat_map(|f| contents(f)).collect();
+        assert!(
+            input.as_bytes().ends_with(&kept),
+            "kept archives are not the newest, in order"
+        );
+    }
+}

@@ -418,3 +418,75 @@ fn killed_by_the_forwarded_signal_rlog_dies_by_it_too() {
     let status = child.wait().unwrap();
     assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
 }
+
+#[test]
+fn time_limit_bounds_the_run_even_when_a_child_of_the_command_holds_the_pipe() {
+    let dir = tempdir();
+    let start = Instant::now();
+    rlog(dir.path())
+        .args([
+            "run",
+            "-p",
+            "job.log",
+            "-f",
+            "%{message}",
+            "--time-limit",
+            "500ms",
+            "--grace",
+            "300ms",
+        ])
+        .args(["--", "sh", "-c", "echo start; sleep 28"])
+        .assert()
+        .code(124);
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        start.elapsed()
+    );
+    let lines = read_lines(dir.path().join("job.log"));
+    let end = lines.last().unwrap();
+    // The command itself ended at the limit, not when its child let go of the pipe.
+    assert!(
+        end.starts_with("timed out; killed by signal TERM after 5"),
+        "{end}"
+    );
+    assert!(end.ends_with("ms"), "under a second: {end}");
+}
+
+#[test]
+fn sigterm_after_the_command_exited_stops_reading_a_held_pipe_within_the_grace() {
+    let dir = tempdir();
+    let log = dir.path().join("job.log");
+    let mut child = rlog_std(dir.path())
+        .args([
+            "run",
+            "-p",
+            "job.log",
+            "-q",
+            "-f",
+            "%{message}",
+            "--grace",
+            "300ms",
+            "--",
+        ])
+        .args(["sh", "-c", "sleep 29 & echo parent done"])
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while read_or_empty(&log) != b"parent done\n" {
+        assert!(start.elapsed() < Duration::from_secs(10));
+        sleep(Duration::from_millis(10));
+    }
+    sleep(Duration::from_millis(200));
+    let signalled = Instant::now();
+    // SAFETY: kill(2) on the rlog process we spawned and have not reaped.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert!(
+        signalled.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        signalled.elapsed()
+    );
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+}
