@@ -152,23 +152,31 @@ fn hex_pair(b: u8) -> [u8; 2] {
 /// Appends `bytes` with every byte that could steer a terminal (C0 controls but tab,
 /// DEL, and the C1 controls as UTF-8 encodes them) written as a visible escape.
 pub fn escape_controls(bytes: &[u8], out: &mut Vec<u8>) {
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
-        match b {
-            b'\t' => out.push(b),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            0x00..=0x1f | 0x7f => push_hex(b, out),
-            // U+0080..U+009F: C1 controls such as CSI (U+009B), which some terminals obey.
-            0xc2 if matches!(bytes.get(i + 1), Some(0x80..=0x9f)) => {
-                push_hex(b, out);
-                push_hex(bytes[i + 1], out);
-                i += 1;
+    for chunk in bytes.utf8_chunks() {
+        let valid = chunk.valid().as_bytes();
+        let mut i = 0;
+        while i < valid.len() {
+            let b = valid[i];
+            match b {
+                b'\t' => out.push(b),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                0x00..=0x1f | 0x7f => push_hex(b, out),
+                // U+0080..U+009F: C1 controls such as CSI (U+009B), which some terminals obey.
+                0xc2 if matches!(valid.get(i + 1), Some(0x80..=0x9f)) => {
+                    push_hex(b, out);
+                    push_hex(valid[i + 1], out);
+                    i += 1;
+                }
+                _ => out.push(b),
             }
-            _ => out.push(b),
+            i += 1;
         }
-        i += 1;
+        // Bytes that are not UTF-8 (a raw 0x9b is CSI to an 8-bit terminal) are shown
+        // as escapes too.
+        for &b in chunk.invalid() {
+            push_hex(b, out);
+        }
     }
 }
 
@@ -250,5 +258,8 @@ mod tests {
         out.clear();
         escape_controls("héllo".as_bytes(), &mut out);
         assert_eq!(out, "héllo".as_bytes());
+        out.clear();
+        escape_controls(b"raw csi \x9b2J and \xff", &mut out);
+        assert_eq!(out, b"raw csi \\x9b2J and \\xff");
     }
 }

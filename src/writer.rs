@@ -464,8 +464,15 @@ impl HandleRegistry {
     /// prune old archives and hand the new one to the compressor.
     fn rotate(&mut self, h: usize, policy: &RotatePolicy) -> bool {
         let sync = self.options.sync;
-        let Some(path) = self.handles[h].path.clone() else {
+        let Some(link) = self.handles[h].path.clone() else {
             return false;
+        };
+        // A log reached through a symlink (`/var/log/app.log -> /data/app.log`) is
+        // rotated where it lives, leaving the link in place.
+        let is_link = std::fs::symlink_metadata(&link).is_ok_and(|m| m.file_type().is_symlink());
+        let path = match is_link {
+            true => std::fs::canonicalize(&link).unwrap_or(link),
+            false => link,
         };
         let dir = sys::parent_or_dot(&path);
         if sync {

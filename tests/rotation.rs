@@ -349,3 +349,31 @@ fn retention_with_compression_keeps_exactly_the_newest_n() {
         );
     }
 }
+
+#[test]
+fn a_log_reached_through_a_symlink_is_rotated_where_it_lives() {
+    let dir = tempdir();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    std::os::unix::fs::symlink("data/real.log", dir.path().join("link.log")).unwrap();
+    let input: String = (1..=2_000).map(|i| format!("line {i:05}\n")).collect();
+    rlog(dir.path())
+        .args([
+            "-p",
+            "link.log",
+            "-f",
+            "%{message}",
+            "--rotate-size",
+            "4k",
+            "--rotate-keep",
+            "100",
+        ])
+        .write_stdin(input.clone())
+        .assert()
+        .success();
+    let link = std::fs::symlink_metadata(dir.path().join("link.log")).unwrap();
+    assert!(link.file_type().is_symlink(), "the link was rotated away");
+    let files = files_in_order(&dir.path().join("data"), "real.log");
+    assert!(files.len() > 3, "{files:?}");
+    let all: Vec<u8> = files.iter().flat_map(read).collect();
+    assert_eq!(all, input.as_bytes());
+}
