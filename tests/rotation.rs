@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use common::{read, rlog, rlog_std, tempdir};
+use common::{read, rlog, rlog_std, tempdir, wait_for_content};
 
 /// Archives of `base` in `dir`, oldest first, then the current file.
 fn files_in_order(dir: &Path, base: &str) -> Vec<PathBuf> {
@@ -244,17 +244,6 @@ fn two_processes_rotating_one_path_lose_nothing() {
     }
 }
 
-fn wait_for(path: &Path, want: &[u8]) {
-    let start = Instant::now();
-    while std::fs::read(path).unwrap_or_default() != want {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "{path:?} never held {want:?}"
-        );
-        sleep(Duration::from_millis(10));
-    }
-}
-
 #[test]
 fn a_file_moved_without_a_signal_is_reopened_at_its_path() {
     let dir = tempdir();
@@ -266,7 +255,7 @@ fn a_file_moved_without_a_signal_is_reopened_at_its_path() {
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"before\n").unwrap();
-    wait_for(&log, b"before\n");
+    wait_for_content(&log, b"before\n");
     std::fs::rename(&log, &moved).unwrap();
     // The writer checks when idle, and at least every second: the new file appears.
     let start = Instant::now();
@@ -294,7 +283,7 @@ fn copytruncate_leaves_no_nul_bytes() {
     stdin
         .write_all(b"first line, long enough to leave a hole if written at its old offset\n")
         .unwrap();
-    wait_for(
+    wait_for_content(
         &log,
         b"first line, long enough to leave a hole if written at its old offset\n",
     );

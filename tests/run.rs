@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use common::{read, read_lines, rlog, rlog_std, tempdir};
+use common::{kill, read, read_lines, rlog, rlog_std, tempdir, wait_for_content};
 use predicates::prelude::*;
 
 fn script(dir: &std::path::Path, name: &str, body: &str) -> String {
@@ -196,16 +196,8 @@ fn sigterm_is_forwarded_and_the_commands_last_words_are_logged() {
         .stdin(Stdio::null())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    while read_or_empty(&log) != b"ready\n" {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "command never started"
-        );
-        sleep(Duration::from_millis(10));
-    }
-    // SAFETY: kill(2) on the rlog process we spawned and have not reaped.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    wait_for_content(&log, b"ready\n");
+    kill(&child, libc::SIGTERM);
     let status = child.wait().unwrap();
     assert_eq!(
         status.code(),
@@ -213,10 +205,6 @@ fn sigterm_is_forwarded_and_the_commands_last_words_are_logged() {
         "the command's own status: {status:?}"
     );
     assert_eq!(read(&log), b"ready\ngot TERM, cleaning up\n");
-}
-
-fn read_or_empty(path: &std::path::Path) -> Vec<u8> {
-    std::fs::read(path).unwrap_or_default()
 }
 
 #[test]
@@ -408,13 +396,8 @@ fn killed_by_the_forwarded_signal_rlog_dies_by_it_too() {
         .stdin(Stdio::null())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    while read_or_empty(&log) != b"up\n" {
-        assert!(start.elapsed() < Duration::from_secs(10));
-        sleep(Duration::from_millis(10));
-    }
-    // SAFETY: kill(2) on the rlog process we spawned and have not reaped.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    wait_for_content(&log, b"up\n");
+    kill(&child, libc::SIGTERM);
     let status = child.wait().unwrap();
     assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
 }
@@ -473,15 +456,10 @@ fn sigterm_after_the_command_exited_stops_reading_a_held_pipe_within_the_grace()
         .stdin(Stdio::null())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    while read_or_empty(&log) != b"parent done\n" {
-        assert!(start.elapsed() < Duration::from_secs(10));
-        sleep(Duration::from_millis(10));
-    }
+    wait_for_content(&log, b"parent done\n");
     sleep(Duration::from_millis(200));
     let signalled = Instant::now();
-    // SAFETY: kill(2) on the rlog process we spawned and have not reaped.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    kill(&child, libc::SIGTERM);
     let status = child.wait().unwrap();
     assert!(
         signalled.elapsed() < Duration::from_secs(3),

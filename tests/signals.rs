@@ -10,40 +10,7 @@ use std::process::{Child, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use common::{read, rlog_std, tempdir};
-
-fn kill(child: &Child, signal: i32) {
-    // SAFETY: kill(2) on a pid we spawned and have not yet reaped.
-    let rc = unsafe { libc::kill(child.id() as i32, signal) };
-    assert_eq!(rc, 0, "kill failed");
-}
-
-/// Waits until `path` holds `want` bytes, so a signal is sent only once the lines are in.
-fn wait_for_content(path: &Path, want: &[u8]) {
-    let start = Instant::now();
-    while std::fs::read(path).unwrap_or_default() != want {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "lines never reached {}",
-            path.display()
-        );
-        sleep(Duration::from_millis(10));
-    }
-}
-
-fn wait_with_deadline(child: &mut Child, limit: Duration) -> (std::process::ExitStatus, Duration) {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return (status, start.elapsed());
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            panic!("rlog did not exit within {limit:?}");
-        }
-        sleep(Duration::from_millis(10));
-    }
-}
+use common::{kill, read, rlog_std, tempdir, wait_for_content, wait_with_deadline};
 
 #[test]
 fn sigterm_with_an_idle_producer_drains_and_dies_by_sigterm_within_the_grace() {

@@ -150,3 +150,42 @@ impl Drop for Tmpfs {
         let _ = StdCommand::new("umount").arg(self.dir.path()).status();
     }
 }
+
+/// Sends `signal` to a process the test spawned.
+pub fn kill(child: &std::process::Child, signal: i32) {
+    // SAFETY: kill(2) on a pid we spawned and have not yet reaped.
+    let rc = unsafe { libc::kill(child.id() as i32, signal) };
+    assert_eq!(rc, 0, "kill failed");
+}
+
+/// Waits until `path` holds exactly `want`, so a signal is sent only once the lines are in.
+pub fn wait_for_content(path: &Path, want: &[u8]) {
+    let start = std::time::Instant::now();
+    while std::fs::read(path).unwrap_or_default() != want {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "{} never held {:?}",
+            path.display(),
+            String::from_utf8_lossy(want)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Waits for `child` to exit within `limit`; its status and how long that took.
+pub fn wait_with_deadline(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+) -> (std::process::ExitStatus, std::time::Duration) {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return (status, start.elapsed());
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            panic!("rlog did not exit within {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
