@@ -62,6 +62,11 @@ mod imp {
         Ok(())
     }
 
+    /// Whether an open failed for want of file descriptors (EMFILE, ENFILE).
+    pub fn too_many_open_files(err: &io::Error) -> bool {
+        matches!(err.raw_os_error(), Some(libc::EMFILE) | Some(libc::ENFILE))
+    }
+
     /// Whether an open failed because the path is a FIFO that no process reads.
     pub fn no_fifo_reader(err: &io::Error) -> bool {
         err.raw_os_error() == Some(libc::ENXIO)
@@ -342,6 +347,10 @@ mod imp {
     }
 
     pub fn no_fifo_reader(_err: &io::Error) -> bool {
+        false
+    }
+
+    pub fn too_many_open_files(_err: &io::Error) -> bool {
         false
     }
 

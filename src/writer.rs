@@ -53,10 +53,24 @@ impl std::fmt::Display for OpenError {
             self.source
         )?;
         // rlog's own refusals (an unsafe link) carry their advice; the OS's errors do not.
-        if self.source.raw_os_error().is_some() {
-            f.write_str("; check that the path names a file in a writable directory")?;
+        if self.source.raw_os_error().is_none() {
+            return Ok(());
         }
-        Ok(())
+        let advice = match self.source.kind() {
+            io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem => {
+                "check the permissions of the file and its directory, or pick another path"
+            }
+            io::ErrorKind::IsADirectory => "it is a directory: name a file in it",
+            io::ErrorKind::NotADirectory => "a part of the path before the file is not a directory",
+            io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => {
+                "free some space on that filesystem"
+            }
+            _ if sys::too_many_open_files(&self.source) => {
+                "too many files open: raise the limit (ulimit -n) or use fewer paths"
+            }
+            _ => "check that the path names a file in a writable directory",
+        };
+        write!(f, "; {advice}")
     }
 }
 

@@ -411,3 +411,25 @@ fn percent_percent_in_a_path_is_one_percent_with_or_without_tokens() {
     assert_eq!(read(dir.path().join("a%b.log")), b"x\n");
     assert_eq!(read(dir.path().join("c%INFO.log")), b"x\n");
 }
+
+#[test]
+fn open_errors_say_what_to_do_about_the_cause() {
+    let dir = tempdir();
+    std::fs::write(dir.path().join("plain"), "").unwrap();
+    for (path, advice) in [
+        (".", "it is a directory: name a file in it"),
+        (
+            "plain/x.log",
+            "a part of the path before the file is not a directory",
+        ),
+    ] {
+        rlog(dir.path())
+            .args(["-p", path])
+            .write_stdin("")
+            .assert()
+            .code(73)
+            .stderr(
+                predicate::str::contains(format!("'{path}'")).and(predicate::str::contains(advice)),
+            );
+    }
+}
