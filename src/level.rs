@@ -46,8 +46,12 @@ pub fn builtin_names() -> impl Iterator<Item = (&'static str, Vec<&'static str>)
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LevelError {
-    Unknown { given: String, known: String },
-    BadDefinition(String),
+    Unknown {
+        given: String,
+        known: String,
+    },
+    /// The definition as given, and what is wrong with it.
+    BadDefinition(String, &'static str),
     Redefined(String),
 }
 
@@ -57,9 +61,9 @@ impl fmt::Display for LevelError {
             LevelError::Unknown { given, known } => {
                 write!(f, "unknown level '{given}'; known levels: {known}")
             }
-            LevelError::BadDefinition(given) => write!(
+            LevelError::BadDefinition(given, what) => write!(
                 f,
-                "bad level definition '{given}'; expected NAME=NUMBER, e.g. --define-level NOTICE=25"
+                "bad level definition '{given}': {what}; expected NAME=NUMBER, e.g. --define-level NOTICE=25"
             ),
             LevelError::Redefined(name) => write!(
                 f,
@@ -94,21 +98,24 @@ impl LevelTable {
 
     /// Adds a level from `NAME=NUMBER` (`--define-level`).
     pub fn define(&mut self, spec: &str) -> Result<LevelId, LevelError> {
-        let bad = || LevelError::BadDefinition(spec.to_string());
-        let (name, number) = spec.split_once('=').ok_or_else(bad)?;
+        let bad = |what| LevelError::BadDefinition(spec.to_string(), what);
+        let (name, number) = spec.split_once('=').ok_or_else(|| bad("no '='"))?;
         let name = name.trim();
         let valid_name = !name.is_empty()
             && name
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        let number: i32 = number.trim().parse().map_err(|_| bad())?;
         if !valid_name {
-            return Err(bad());
+            return Err(bad("the name may hold only letters, digits, '_' and '-'"));
         }
+        let number: i32 = number
+            .trim()
+            .parse()
+            .map_err(|_| bad("the number must be a whole number from -2147483648 to 2147483647"))?;
         if self.lookup(name).is_some() {
             return Err(LevelError::Redefined(name.to_ascii_uppercase()));
         }
-        let id = LevelId(u16::try_from(self.levels.len()).map_err(|_| bad())?);
+        let id = LevelId(u16::try_from(self.levels.len()).map_err(|_| bad("too many levels"))?);
         self.levels.push(LevelDef {
             name: name.to_ascii_uppercase(),
             number,
@@ -201,14 +208,14 @@ mod tests {
             Err(LevelError::Redefined(_))
         ));
         assert!(matches!(t.define("WARN=45"), Err(LevelError::Redefined(_))));
-        assert!(matches!(t.define("x"), Err(LevelError::BadDefinition(_))));
+        assert!(matches!(t.define("x"), Err(LevelError::BadDefinition(..))));
         assert!(matches!(
             t.define("a b=1"),
-            Err(LevelError::BadDefinition(_))
+            Err(LevelError::BadDefinition(..))
         ));
         assert!(matches!(
             t.define("X=big"),
-            Err(LevelError::BadDefinition(_))
+            Err(LevelError::BadDefinition(..))
         ));
     }
 }
