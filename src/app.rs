@@ -101,10 +101,35 @@ fn write_message(mut config: Config, message: &[u8]) -> Exit {
 fn report_clap_error(e: &clap::Error) -> Exit {
     use clap::error::ErrorKind;
     let _ = e.print();
+    if let Some(variable) = blamed_variable(e) {
+        warn!("that value comes from the environment variable {variable}; fix or unset it");
+    }
     match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Exit::Ok,
         _ => Exit::Usage,
     }
+}
+
+/// The `RLOG_*` variable a bad value came from, when it did not come from the command
+/// line: clap names only the option.
+fn blamed_variable(e: &clap::Error) -> Option<String> {
+    use clap::CommandFactory;
+    use clap::error::{ContextKind, ContextValue};
+    let (Some(ContextValue::String(arg)), Some(ContextValue::String(value))) = (
+        e.get(ContextKind::InvalidArg),
+        e.get(ContextKind::InvalidValue),
+    ) else {
+        return None;
+    };
+    let command = Cli::command();
+    let long = arg.trim_start_matches('-').split([' ', '=', '<']).next()?;
+    let spec = command
+        .get_arguments()
+        .chain(command.get_subcommands().flat_map(|c| c.get_arguments()))
+        .find(|a| a.get_long() == Some(long))?;
+    let variable = spec.get_env()?;
+    let set = std::env::var_os(variable)?;
+    (set == value.as_str()).then(|| variable.to_string_lossy().into_owned())
 }
 
 /// Where lines come from.

@@ -23,6 +23,7 @@ pub enum UsageError {
         error: PatternError,
     },
     Path(String),
+    Format(String),
     Syslog(UrlError),
 }
 
@@ -31,7 +32,7 @@ impl fmt::Display for UsageError {
         match self {
             UsageError::Level(e) => e.fmt(f),
             UsageError::Pattern { option, error } => write!(f, "{option}: {error}"),
-            UsageError::Path(msg) => f.write_str(msg),
+            UsageError::Path(msg) | UsageError::Format(msg) => f.write_str(msg),
             UsageError::Syslog(e) => e.fmt(f),
         }
     }
@@ -165,6 +166,13 @@ impl Config {
             Style::Json(JsonStyle::new(timestamp, &levels, context.clone()))
         } else {
             let text = options.format.as_deref().unwrap_or(pattern::DEFAULT);
+            if text.is_empty() {
+                return Err(UsageError::Format(
+                    "--format '' would write only empty lines; use --format '%{message}' for \
+                     the bare line, or unset RLOG_FORMAT"
+                        .to_string(),
+                ));
+            }
             Style::Pattern(compile("--format", text)?)
         };
         let mut paths = Vec::new();

@@ -433,3 +433,34 @@ fn open_errors_say_what_to_do_about_the_cause() {
             );
     }
 }
+
+#[test]
+fn a_bad_value_from_the_environment_names_its_variable() {
+    let dir = tempdir();
+    rlog(dir.path())
+        .env("RLOG_GRACE", "forever")
+        .write_stdin("x\n")
+        .assert()
+        .code(64)
+        .stderr(
+            predicate::str::contains("'forever'")
+                .and(predicate::str::contains("environment variable RLOG_GRACE")),
+        );
+    rlog(dir.path())
+        .args(["--grace", "forever"])
+        .write_stdin("x\n")
+        .assert()
+        .code(64)
+        .stderr(predicate::str::contains("RLOG_GRACE").not());
+}
+
+#[test]
+fn an_empty_format_is_a_usage_error() {
+    let dir = tempdir();
+    rlog(dir.path())
+        .args(["-f", "", "-p", "x.log"])
+        .write_stdin("x\n")
+        .assert()
+        .code(64)
+        .stderr(predicate::str::contains("--format '%{message}'"));
+}
