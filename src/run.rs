@@ -40,6 +40,9 @@ pub struct RunOptions {
 pub struct SpawnError {
     pub command: String,
     pub source: io::Error,
+    /// The program named is a file that exists: "not found" then means its `#!`
+    /// interpreter is missing.
+    pub program_exists: bool,
 }
 
 impl SpawnError {
@@ -55,6 +58,9 @@ impl SpawnError {
 impl std::fmt::Display for SpawnError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let hint = match self.source.kind() {
+            io::ErrorKind::NotFound if self.program_exists => {
+                "; the file exists, so the interpreter on its #! line is probably missing"
+            }
             io::ErrorKind::NotFound => "; check the name and PATH",
             io::ErrorKind::PermissionDenied => "; check that it is executable",
             _ => "",
@@ -98,6 +104,10 @@ impl Supervisor {
         let err = |source| SpawnError {
             command: display_command(command),
             source,
+            // A bare name is looked up in PATH; only a path can be checked for existence.
+            program_exists: command
+                .first()
+                .is_some_and(|p| p.to_string_lossy().contains('/') && Path::new(p).is_file()),
         };
         let (program, args) = command.split_first().ok_or_else(|| {
             err(io::Error::new(

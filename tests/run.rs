@@ -468,3 +468,17 @@ fn sigterm_after_the_command_exited_stops_reading_a_held_pipe_within_the_grace()
     );
     assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
 }
+
+#[test]
+fn a_script_whose_interpreter_is_missing_is_reported_as_such() {
+    let dir = tempdir();
+    let task = dir.path().join("orphan.sh");
+    std::fs::write(&task, "#!/nonexistent/interpreter\necho never\n").unwrap();
+    std::fs::set_permissions(&task, std::fs::Permissions::from_mode(0o755)).unwrap();
+    rlog(dir.path())
+        .args(["run", "-p", "job.log", "--"])
+        .arg(&task)
+        .assert()
+        .code(127)
+        .stderr(predicate::str::contains("interpreter on its #! line"));
+}
