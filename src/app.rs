@@ -69,9 +69,24 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
 /// `rlog write`: one message, written and synced on this thread. Signals are held
 /// (blocked) meanwhile, so one that arrives cannot cut the write short; a held TERM or
 /// INT then ends rlog by that signal, after the sync.
+///
+/// A write that may block (a FIFO or a device as a path) or that `--drain-timeout` bounds
+/// runs on a thread of its own instead, while this one listens to signals and the clock.
 fn write_message(mut config: Config, message: &[u8]) -> Exit {
     const HELD: [i32; 4] = [SIGTERM, SIGINT, SIGHUP, SIGUSR1];
-    sys::block_signals(&HELD);
+    let hold = config.drain_timeout.is_none() && !config.paths.iter().any(is_special_file);
+    let signals = if hold {
+        sys::block_signals(&HELD);
+        never()
+    } else {
+        match signals::listen(&[SIGTERM, SIGINT, SIGHUP, SIGUSR1]) {
+            Ok(rx) => rx,
+            Err(e) => {
+                warn!("cannot install signal handlers: {e}");
+                return Exit::IoError;
+            }
+        }
+    };
     let (writer, forwarders) = match build_writer(&mut config) {
         Ok(built) => built,
         Err(exit) => return exit,
@@ -91,10 +106,43 @@ fn write_message(mut config: Config, message: &[u8]) -> Exit {
     });
     splitter.finish(|line, time| stamper.push(line, time, Stream::Arg, level));
     stamper.push_whole_message(message, now, level);
-    let exit = writer.write_once(&mut stamper.batch, config.drain_timeout);
-    match sys::pending_signal(&[SIGTERM, SIGINT]) {
-        Some(signal) => exit.worst(Exit::Signal(signal)),
-        None => exit,
+    if hold {
+        let exit = writer.write_once(&mut stamper.batch, config.drain_timeout);
+        return match sys::pending_signal(&[SIGTERM, SIGINT]) {
+            Some(signal) => exit.worst(Exit::Signal(signal)),
+            None => exit,
+        };
+    }
+    let mut batch = std::mem::take(&mut stamper.batch);
+    let drain_timeout = config.drain_timeout;
+    let (done_tx, done) = bounded(1);
+    let spawned = std::thread::Builder::new()
+        .name("writer".into())
+        .spawn(move || {
+            let _ = done_tx.send(writer.write_once(&mut batch, drain_timeout));
+        });
+    if let Err(e) = spawned {
+        warn!("cannot start the writer thread: {e}");
+        return Exit::IoError;
+    }
+    let mut shutdown = Shutdown::default();
+    let deadline = drain_timeout.map(|t| Instant::now() + t);
+    match wait_for_writer(&done, &signals, &mut shutdown, deadline) {
+        Ok(exit) => match shutdown.signal {
+            Some(signal) => exit.worst(Exit::Signal(signal)),
+            None => exit,
+        },
+        Err(Stop::DrainTimeout) => drain_timed_out(&forwarders, stamper.forwarded),
+        Err(_) => Exit::Signal(shutdown.signal.unwrap_or(SIGTERM)),
+    }
+}
+
+/// Whether a `--path` names an existing file that is not a regular one (a FIFO, a
+/// device), where a write can block for as long as its reader likes.
+fn is_special_file(spec: &crate::config::PathSpec) -> bool {
+    match &spec.path {
+        PathTarget::Fixed(path) => std::fs::metadata(path).is_ok_and(|m| !m.is_file()),
+        PathTarget::Pattern(_) => false,
     }
 }
 
@@ -674,6 +722,8 @@ fn run_command(
     let exit = match (stamper.shutdown.signal, child.killed_by()) {
         (Some(ours), Some(theirs)) if ours == theirs => Exit::Signal(theirs),
         (Some(ours), _) if cut_short && !child.timed_out() => Exit::Signal(ours),
+        // A second TERM or INT killed the command: rlog ends by the signal it was sent.
+        (Some(ours), Some(_)) if stamper.shutdown.count >= 2 => Exit::Signal(ours),
         _ => child.exit(),
     };
     Ok((pumped.worst(exit), failed))
@@ -855,9 +905,8 @@ impl Pump {
         &mut self,
         signal: i32,
         stamper: &mut Stamper,
-        child: Option<&mut Supervisor>,
+        mut child: Option<&mut Supervisor>,
     ) -> Result<(), Stop> {
-        let mut child = child;
         if let Some(c) = child.as_deref_mut()
             && signal != SIGUSR1
         {
@@ -868,7 +917,13 @@ impl Pump {
             SIGUSR1 => stamper.control(Msg::Checkpoint),
             _ => {
                 let running = child.as_ref().is_some_and(|c| !c.has_exited());
-                if stamper.shutdown.count >= 2 {
+                if stamper.shutdown.count >= 2 && running {
+                    // "Stop now" to a command still running: kill it rather than leave it
+                    // behind; its pipes are then read for the grace period.
+                    if let Some(c) = child {
+                        c.kill_now();
+                    }
+                } else if stamper.shutdown.count >= 2 {
                     self.stop_reading = true;
                 } else if let Some(grace) = stamper.grace
                     && !running

@@ -277,10 +277,18 @@ impl Config {
 /// `ERROR=errors.log` gives a minimum level; only a known level name counts, so
 /// `./ERROR=x` stays a plain path.
 fn split_level_prefix<'a>(given: &'a str, levels: &LevelTable) -> (Option<LevelId>, &'a str) {
-    if let Some((name, path)) = given.split_once('=')
-        && let Some(id) = levels.lookup(name)
-    {
-        return (Some(id), path);
+    if let Some((name, path)) = given.split_once('=') {
+        if let Some(id) = levels.lookup(name) {
+            return (Some(id), path);
+        }
+        // `ERRROR=err.log` is most likely a misspelt level, not a file name.
+        if name.len() > 1 && name.bytes().all(|b| b.is_ascii_uppercase()) {
+            warn!(
+                "'{name}' in --path '{given}' is not a level, so the file is named '{given}'; \
+                 known levels: {}",
+                levels.known_names()
+            );
+        }
     }
     (None, given)
 }

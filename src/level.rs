@@ -164,7 +164,7 @@ impl LevelTable {
         LevelId(index as u16)
     }
 
-    fn known_names(&self) -> String {
+    pub fn known_names(&self) -> String {
         let mut names: Vec<String> = self
             .levels
             .iter()

@@ -33,6 +33,8 @@ pub struct RecordMeta {
     pub end: usize,
     pub level: LevelId,
     pub time: Timestamp,
+    /// Where the line came from, for `%{stream}` in a path.
+    pub stream: Stream,
 }
 
 /// Whole rendered records, each ending in `\n`, sent to the writer in one message, so

@@ -232,6 +232,7 @@ impl Renderer {
             end: batch.text.len(),
             level: line.level,
             time: line.time,
+            stream: line.stream,
         });
     }
 }

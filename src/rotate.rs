@@ -161,14 +161,22 @@ impl Compressor {
 /// `NAME` → `NAME.gz`: written under a temporary name, synced, renamed, and only then is
 /// the plain archive removed, so a crash leaves one whole copy or the other.
 fn compress(archive: &Path, sync: bool, mode: u32) -> io::Result<()> {
+    let mut tmp_name = archive.as_os_str().to_os_string();
+    tmp_name.push(".gz.tmp");
+    let result = compress_via(archive, Path::new(&tmp_name), sync, mode);
+    if result.is_err() {
+        // A half-written copy (a full disk) must not be left behind.
+        let _ = fs::remove_file(&tmp_name);
+    }
+    result
+}
+
+fn compress_via(archive: &Path, tmp: &Path, sync: bool, mode: u32) -> io::Result<()> {
     let mut source = BufReader::new(File::open(archive)?);
     let mut gz_name = archive.as_os_str().to_os_string();
     gz_name.push(".gz");
     let gz = PathBuf::from(gz_name);
-    let mut tmp_name = gz.as_os_str().to_os_string();
-    tmp_name.push(".tmp");
-    let tmp = PathBuf::from(tmp_name);
-    let out = create_with_mode(&tmp, mode)?;
+    let out = create_with_mode(tmp, mode)?;
     let mut encoder = GzEncoder::new(out, Compression::default());
     io::copy(&mut source, &mut encoder)?;
     let mut out = encoder.finish()?;
@@ -181,9 +189,9 @@ fn compress(archive: &Path, sync: bool, mode: u32) -> io::Result<()> {
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     if !archive.exists() {
         // Pruned meanwhile: the compressed copy must not outlive it.
-        return fs::remove_file(&tmp);
+        return fs::remove_file(tmp);
     }
-    fs::rename(&tmp, &gz)?;
+    fs::rename(tmp, &gz)?;
     let dir = sys::parent_or_dot(archive);
     if sync {
         sys::sync_dir(&dir)?;

@@ -219,6 +219,13 @@ impl Supervisor {
         let _ = signal;
     }
 
+    /// Sends SIGKILL to the command (its group with `--process-group`) if it is running.
+    pub fn kill_now(&mut self) {
+        if !self.has_exited() {
+            self.send(SIGKILL);
+        }
+    }
+
     /// The next moment something must happen: the time limit or a SIGKILL.
     pub fn next_deadline(&self) -> Option<Instant> {
         match (self.time_limit_at, self.kill_at) {

@@ -19,10 +19,10 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use crate::exit::Exit;
-use crate::level::{LevelId, LevelTable};
+use crate::level::LevelTable;
 use crate::pattern::Pattern;
 use crate::queue::Pool;
-use crate::record::{Batch, Line, RawMessages, RecordMeta, Stream};
+use crate::record::{Batch, Line, RawMessages, RecordMeta};
 use crate::render::escape_controls;
 use crate::rotate::{self, Compressor, RotatePolicy};
 use crate::sys;
@@ -1114,7 +1114,7 @@ impl Writer {
                 if number < self.sinks[s].min_level {
                     continue;
                 }
-                let Some(h) = self.resolve(s, meta.level, meta.time) else {
+                let Some(h) = self.resolve(s, meta) else {
                     continue;
                 };
                 if self.outs.len() <= h {
@@ -1151,17 +1151,17 @@ impl Writer {
 
     /// The handle for sink `s` and a record with this level and time, opening a
     /// path-pattern file on first use.
-    fn resolve(&mut self, s: usize, level: LevelId, time: jiff::Timestamp) -> Option<usize> {
+    fn resolve(&mut self, s: usize, meta: &RecordMeta) -> Option<usize> {
         let pattern = match &mut self.sinks[s].target {
             Target::Fixed(h) => return Some(*h),
             Target::Pattern(pattern) => pattern,
         };
         let line = Line {
             message: b"",
-            time,
-            level,
+            time: meta.time,
+            level: meta.level,
             seq: 0,
-            stream: Stream::Stdin,
+            stream: meta.stream,
         };
         self.path_buf.clear();
         pattern.render(&line, &mut self.path_buf);
@@ -1171,7 +1171,17 @@ impl Writer {
         {
             self.evict_least_recent();
         }
-        match self.registry.open(&path) {
+        let mut opened = self.registry.open(&path);
+        // Out of file descriptors (a low `ulimit -n`): close the least recently used
+        // pattern files, synced, until the open succeeds or none is left.
+        while let Err(e) = &opened
+            && sys::too_many_open_files(&e.source)
+            && self.registry.open_pattern_handles(&self.pattern_handles) > 0
+        {
+            self.evict_least_recent();
+            opened = self.registry.open(&path);
+        }
+        match opened {
             Ok(h) => {
                 if !self.pattern_handles.contains(&h) {
                     self.pattern_handles.push(h);

@@ -482,3 +482,44 @@ fn a_script_whose_interpreter_is_missing_is_reported_as_such() {
         .code(127)
         .stderr(predicate::str::contains("interpreter on its #! line"));
 }
+
+#[test]
+fn a_second_sigterm_kills_a_command_that_ignores_the_first_instead_of_leaving_it() {
+    let dir = tempdir();
+    let log = dir.path().join("job.log");
+    let mut child = rlog_std(dir.path())
+        .args([
+            "run",
+            "-p",
+            "job.log",
+            "-q",
+            "-f",
+            "%{message}",
+            "--grace",
+            "200ms",
+            "--",
+        ])
+        .args([
+            "sh",
+            "-c",
+            "trap '' TERM INT; echo ready; while :; do sleep 0.05; done",
+        ])
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_content(&log, b"ready\n");
+    kill(&child, libc::SIGTERM);
+    sleep(Duration::from_millis(200));
+    kill(&child, libc::SIGTERM);
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+    let ps = std::process::Command::new("pgrep")
+        .args(["-f", "trap '' TERM INT; echo ready"])
+        .output()
+        .unwrap();
+    assert!(
+        ps.stdout.is_empty(),
+        "the command was left running: {:?}",
+        String::from_utf8_lossy(&ps.stdout)
+    );
+}

@@ -258,3 +258,40 @@ fn drain_timeout_bounds_the_drain_after_the_input_ends() {
     assert_eq!(status.code(), Some(75), "{status:?}");
     assert!(start.elapsed() >= Duration::from_millis(400));
 }
+
+#[test]
+fn write_to_a_stuck_fifo_is_bounded_by_drain_timeout_and_hears_signals() {
+    let dir = tempdir();
+    let _reader = stuck_fifo(dir.path());
+    // More than the FIFO holds (64 KiB), less than one argument may be (128 KiB).
+    let message = "z".repeat(100_000);
+    let start = Instant::now();
+    let mut child = rlog_std(dir.path())
+        .args([
+            "write",
+            "-p",
+            "stuck.fifo",
+            "--drain-timeout",
+            "500ms",
+            &message,
+        ])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (status, _) = wait_with_deadline(&mut child, Duration::from_secs(5));
+    assert_eq!(status.code(), Some(75), "{status:?}");
+    assert!(start.elapsed() >= Duration::from_millis(500));
+    // Without a bound, three TERMs still stop it.
+    let mut child = rlog_std(dir.path())
+        .args(["write", "-p", "stuck.fifo", &message])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    sleep(Duration::from_millis(300));
+    for _ in 0..3 {
+        kill(&child, libc::SIGTERM);
+        sleep(Duration::from_millis(50));
+    }
+    let (status, _) = wait_with_deadline(&mut child, Duration::from_secs(5));
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+}

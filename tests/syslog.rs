@@ -736,3 +736,33 @@ fn relp_line_refused_by_the_server_is_counted_and_ends_74() {
     let received = server.thread.join().expect("server");
     assert_eq!(received[0].len(), 4, "a refused line is not sent again");
 }
+
+#[test]
+fn a_tcp_server_that_never_reads_is_not_taken_as_a_delivery() {
+    let dir = tempdir();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Accepts every connection and holds it, reading nothing, closing nothing.
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let keep = Arc::clone(&held);
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            keep.lock().unwrap().push(stream);
+        }
+    });
+    let input: String = (1..=2000).map(|i| format!("line {i}\n")).collect();
+    rlog(dir.path())
+        .args(["-p", "f.log", "--retry-for", "1s", "--syslog"])
+        .arg(format!("tcp://127.0.0.1:{port}"))
+        .write_stdin(input)
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(74)
+        .stderr(predicate::str::contains("may not have read the last lines"));
+    assert_eq!(
+        read_lines(dir.path().join("f.log")).len(),
+        2000,
+        "the file is complete"
+    );
+    drop(held);
+}

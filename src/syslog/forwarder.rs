@@ -625,6 +625,15 @@ impl Forwarder {
                     Ok(LinkEvent::Closed(e)) if e.kind() != io::ErrorKind::UnexpectedEof => {
                         self.close_error = Some(e.to_string());
                     }
+                    // The server's close is TCP's only sign that it read everything:
+                    // without it, the last lines may still sit unread in a buffer.
+                    Err(RecvTimeoutError::Timeout) => {
+                        self.close_error = Some(format!(
+                            "the server did not close its side within {} of rlog's, so it \
+                             may not have read the last lines",
+                            humantime::format_duration(CLOSE_TIMEOUT)
+                        ));
+                    }
                     _ => {}
                 }
             }
