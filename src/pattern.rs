@@ -199,7 +199,6 @@ pub struct Pattern {
     /// The pieces grouped into runs, in order.
     runs: Vec<Run>,
     context: Context,
-    uses_time: bool,
 }
 
 /// Consecutive pieces rendered together. Pieces that depend only on the line's time and
@@ -305,23 +304,11 @@ impl Pattern {
         if !literal.is_empty() {
             pieces.push(Piece::Literal(literal));
         }
-        let uses_time = pieces.iter().any(|p| matches!(p, Piece::Time(_)));
         Ok(Pattern {
             runs: Run::group(&pieces),
             pieces,
             context,
-            uses_time,
         })
-    }
-
-    /// Whether the rendered text depends on the line's time (paths use this).
-    pub fn uses_time(&self) -> bool {
-        self.uses_time
-    }
-
-    /// Whether the pattern is plain text, the same for every line.
-    pub fn is_constant(&self) -> bool {
-        self.pieces.iter().all(|p| matches!(p, Piece::Literal(_)))
     }
 
     /// The text of a pattern that holds no token, with `%%` made `%`.
