@@ -404,7 +404,9 @@ impl Stamper {
         Ok(())
     }
 
-    fn push(&mut self, message: &[u8], time: Timestamp, stream: Stream, level: LevelId) {
+    /// The line's level (from its marker with `--parse-level`) and its message without
+    /// the marker; None when `--min-level` drops it.
+    fn admit<'m>(&self, message: &'m [u8], level: LevelId) -> Option<(LevelId, &'m [u8])> {
         let (level, message) = match self.parse_level {
             true => match self.levels.parse_marker(message) {
                 Some((marked, strip)) => (marked, &message[strip..]),
@@ -412,12 +414,16 @@ impl Stamper {
             },
             false => (level, message),
         };
-        if self
+        let dropped = self
             .min_level
-            .is_some_and(|min| self.levels.number(level) < min)
-        {
+            .is_some_and(|min| self.levels.number(level) < min);
+        (!dropped).then_some((level, message))
+    }
+
+    fn push(&mut self, message: &[u8], time: Timestamp, stream: Stream, level: LevelId) {
+        let Some((level, message)) = self.admit(message, level) else {
             return;
-        }
+        };
         self.seq += 1;
         let line = Line {
             message,
@@ -439,19 +445,9 @@ impl Stamper {
         if !self.keep_raw || self.seq == 0 {
             return;
         }
-        let (level, message) = match self.parse_level {
-            true => match self.levels.parse_marker(message) {
-                Some((marked, strip)) => (marked, &message[strip..]),
-                None => (level, message),
-            },
-            false => (level, message),
-        };
-        if self
-            .min_level
-            .is_some_and(|min| self.levels.number(level) < min)
-        {
+        let Some((level, message)) = self.admit(message, level) else {
             return;
-        }
+        };
         let trimmed = message.len() - message.iter().rev().take_while(|&&b| b == b'\n').count();
         // `rlog write` numbers its lines from 1; the message takes its first line's seq.
         self.batch.raw.push(&message[..trimmed], level, time, 1);

@@ -69,10 +69,6 @@ impl Batch {
         self.records.is_empty()
     }
 
-    pub fn len(&self) -> usize {
-        self.records.len()
-    }
-
     /// Each record's bytes (newline included) with its metadata.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &RecordMeta)> {
         let mut start = 0;
