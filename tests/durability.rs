@@ -324,3 +324,47 @@ fn rotation_syncs_the_file_before_the_rename_and_the_directory_after() {
     }
     assert!(renames >= 3, "{renames} rotations");
 }
+
+#[test]
+fn write_holds_a_sigterm_until_the_line_and_its_directory_are_synced() {
+    if !have_strace("write_holds_a_sigterm_until_the_line_and_its_directory_are_synced") {
+        return;
+    }
+    let dir = tempdir();
+    let trace = dir.path().join("trace.txt");
+    // Every fsync is held up for 700 ms, so the TERM below lands in the middle of them.
+    let mut strace = Command::new("strace")
+        .current_dir(dir.path())
+        .args(["-f", "-qq", "-o"])
+        .arg(&trace)
+        .args(["-e", "trace=fsync", "-e", "inject=fsync:delay_enter=700000"])
+        .arg(bin())
+        .args(["write", "-p", "held.log", "held line"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let children = Command::new("pgrep")
+        .args(["-P", &strace.id().to_string()])
+        .output()
+        .unwrap();
+    let pid: i32 = String::from_utf8_lossy(&children.stdout)
+        .trim()
+        .parse()
+        .expect("rlog's pid");
+    // SAFETY: kill(2) on the rlog process this test started through strace.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = strace.wait().unwrap();
+    // strace ends the way its tracee did.
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+    let text = std::fs::read_to_string(&trace).unwrap();
+    let synced = text
+        .lines()
+        .filter(|l| l.contains("fsync(") && l.contains(" = 0"))
+        .count();
+    assert_eq!(
+        synced, 2,
+        "the file and its directory are synced before the signal ends rlog:\n{text}"
+    );
+    assert!(common::messages(dir.path().join("held.log")) == ["held line"]);
+}
